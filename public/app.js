@@ -1,0 +1,120 @@
+// @ts-check
+import { Connection, socketUrl } from './connection.js';
+
+const MAX_LOG_ITEMS = 50;
+
+/** @param {string} id */
+function $(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} missing`);
+  return el;
+}
+
+const toggle = /** @type {HTMLButtonElement} */ ($('toggle'));
+const stateEl = $('state');
+const exchange = $('exchange');
+const messages = $('messages');
+const roomInput = /** @type {HTMLInputElement} */ ($('room'));
+const nameInput = /** @type {HTMLInputElement} */ ($('name'));
+const textInput = /** @type {HTMLInputElement} */ ($('text'));
+
+const session = { room: 'lobby', name: '', joined: false, pings: 0, lastPingAt: 0 };
+/** Messages this page sent and has not yet seen come back: the server's copy is the acknowledgement. */
+const pending = /** @type {{ text: string, sentAt: number }[]} */ ([]);
+
+/** @param {HTMLElement} list @param {string} text @param {string} [className] */
+function append(list, text, className) {
+  const item = document.createElement('li');
+  item.textContent = text;
+  if (className) item.className = className;
+  list.append(item);
+  while (list.children.length > MAX_LOG_ITEMS) list.firstElementChild?.remove();
+  list.scrollTop = list.scrollHeight;
+  return item;
+}
+
+function clock() {
+  return new Date().toLocaleTimeString([], { hour12: false });
+}
+
+const url = socketUrl(window.location);
+$('endpoint').textContent = url;
+
+const connection = new Connection(url, {
+  onState(state, detail) {
+    stateEl.textContent = detail ? `${state} (${detail})` : state;
+    stateEl.className = `state state-${state}`;
+    toggle.textContent = state === 'stopped' || state === 'closed' ? 'Start' : 'Stop';
+    if (state !== 'open') append(exchange, `${clock()}  ${state}${detail ? `: ${detail}` : ''}`, 'event');
+  },
+  onOpen() {
+    // After a reconnect, go back to the room this page was in.
+    if (session.joined) connection.send({ type: 'join', room: session.room, name: session.name });
+  },
+  onPing(at) {
+    session.pings++;
+    const interval = session.lastPingAt ? Math.round(at - session.lastPingAt) : 0;
+    session.lastPingAt = at;
+    $('pings').textContent = String(session.pings);
+    if (interval) $('interval').textContent = `${interval} ms`;
+    append(exchange, `${clock()}  ← ping  → pong  #${session.pings}${interval ? `  (+${interval} ms)` : ''}`, 'ping');
+  },
+  onMessage(message) {
+    switch (message.type) {
+      case 'welcome':
+        session.room = String(message.room);
+        session.name = String(message.name);
+        $('room-label').textContent = session.room;
+        roomInput.value = session.room;
+        if (!nameInput.value || !session.joined) nameInput.value = session.name;
+        append(messages, `You are ${session.name} in ${session.room}`, 'event');
+        break;
+      case 'presence':
+        if (message.room === session.room) $('members').textContent = String(message.members);
+        break;
+      case 'message': {
+        const mine = message.from === session.name && pending[0]?.text === message.text;
+        if (mine) {
+          const sent = pending.shift();
+          if (sent) $('rtt').textContent = `${Math.round(performance.now() - sent.sentAt)} ms (chat ack)`;
+        }
+        const ts = typeof message.ts === 'number' ? new Date(message.ts).toLocaleTimeString([], { hour12: false }) : '';
+        append(messages, `${ts}  ${String(message.from)}: ${String(message.text)}`, mine ? 'mine' : 'theirs');
+        break;
+      }
+    }
+  },
+});
+
+toggle.addEventListener('click', () => {
+  if (toggle.textContent === 'Start') {
+    session.pings = 0;
+    session.lastPingAt = 0;
+    connection.start();
+  } else {
+    connection.stop();
+  }
+});
+
+$('join').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const room = roomInput.value.trim();
+  const name = nameInput.value.trim();
+  if (connection.send({ type: 'join', room, name })) {
+    session.joined = true;
+    session.name = name;
+    messages.replaceChildren();
+  }
+});
+
+$('say').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = textInput.value;
+  if (!text.trim()) return;
+  if (connection.send({ type: 'say', text })) {
+    pending.push({ text, sentAt: performance.now() });
+    textInput.value = '';
+  } else {
+    append(messages, 'Not connected: press Start first.', 'event');
+  }
+});

@@ -1,0 +1,103 @@
+// @ts-check
+// One WebSocket with the ping/pong protocol answered and reconnection after unexpected closes.
+
+/** Close codes after which the server asks not to be retried automatically. */
+const NO_RETRY = new Set([1000, 1003, 1008]);
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 30000;
+
+/**
+ * Full jitter: a random wait up to the capped exponential step, so clients do not return in lockstep.
+ * @param {number} attempt @param {() => number} [random]
+ */
+export function backoffDelay(attempt, random = Math.random) {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
+  return Math.max(BACKOFF_MIN_MS, Math.round(cap * random()));
+}
+
+/** ws: on http pages, wss: on https pages, same host, path /ws. @param {{ protocol: string, host: string }} location */
+export function socketUrl(location) {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws`;
+}
+
+/**
+ * @typedef {{
+ *   onState: (state: string, detail?: string) => void,
+ *   onPing: (atMs: number) => void,
+ *   onMessage: (message: Record<string, unknown>) => void,
+ *   onOpen: () => void,
+ * }} Handlers
+ */
+
+export class Connection {
+  /** @param {string} url @param {Handlers} handlers */
+  constructor(url, handlers) {
+    this.url = url;
+    this.handlers = handlers;
+    /** @type {WebSocket | null} */
+    this.socket = null;
+    this.wanted = false;
+    this.attempt = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
+  }
+
+  start() {
+    this.wanted = true;
+    this.attempt = 0;
+    this.open();
+  }
+
+  stop() {
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    this.socket?.close(1000, 'Stopped');
+    this.handlers.onState('stopped');
+  }
+
+  /** @param {Record<string, unknown>} message */
+  send(message) {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  open() {
+    this.handlers.onState('connecting');
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.addEventListener('open', () => {
+      this.attempt = 0;
+      this.handlers.onState('open');
+      this.handlers.onOpen();
+    });
+    socket.addEventListener('message', (event) => {
+      if (typeof event.data !== 'string') return;
+      if (event.data === 'ping') {
+        socket.send('pong');
+        this.handlers.onPing(performance.now());
+        return;
+      }
+      try {
+        this.handlers.onMessage(JSON.parse(event.data));
+      } catch {
+        // not JSON: nothing this page understands
+      }
+    });
+    socket.addEventListener('close', (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      const detail = `${event.code}${event.reason ? ` ${event.reason}` : ''}`;
+      if (!this.wanted) return;
+      if (NO_RETRY.has(event.code)) {
+        this.wanted = false;
+        this.handlers.onState('closed', detail);
+        return;
+      }
+      const delay = backoffDelay(this.attempt++);
+      this.handlers.onState('reconnecting', `${detail}; retry in ${(delay / 1000).toFixed(1)} s`);
+      this.retryTimer = setTimeout(() => this.wanted && this.open(), delay);
+    });
+  }
+}

@@ -1,0 +1,113 @@
+// createApp(config, deps) builds the whole service without touching process state, so
+// tests can run many on port 0 side by side; main.ts is the only place that does I/O setup.
+import { createServer, STATUS_CODES, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Broker } from './broker/broker.ts';
+import { createMemoryBroker } from './broker/memory.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Config } from './config/config.ts';
+import { createHttpHandler } from './http/handler.ts';
+import type { Logger } from './log/logger.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { createRealtime } from './realtime/realtime.ts';
+
+export interface AppDeps {
+  logger: Logger;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Default: an in-process broker (one instance). */
+  broker?: Broker;
+  /** Default: the repository's public/ folder. */
+  publicDir?: string;
+  /** Cut off clients that take longer than this to send their request headers (slowloris). Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Node process metrics in /metrics. Default true. */
+  processMetrics?: boolean;
+}
+
+export interface App {
+  readonly server: Server;
+  readonly metrics: Metrics;
+  /** Listens on config.host:config.port and starts the heartbeat. */
+  start(): Promise<AddressInfo>;
+  /** Graceful shutdown: not ready, drain sockets (1001), close the HTTP server and the broker. */
+  stop(): Promise<void>;
+}
+
+// Node's own answers for malformed or too-slow requests, kept when we log them.
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_HEADER_OVERFLOW: 431,
+};
+
+const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+
+export function createApp(config: Config, deps: AppDeps): App {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const broker = deps.broker ?? createMemoryBroker();
+  let stopping: Promise<void> | undefined;
+
+  let openConnections = (): number => 0;
+  const metrics = createMetrics({ openConnections: () => openConnections(), processMetrics: deps.processMetrics ?? true });
+  const realtime = createRealtime(config, { logger, metrics, clock, broker });
+  openConnections = realtime.openConnections;
+
+  const headersTimeout = deps.headersTimeoutMs ?? 10_000;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(30_000, headersTimeout),
+      keepAliveTimeout: 5_000,
+      // Node checks the two timeouts above only this often (default 30 s).
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+    },
+    createHttpHandler({
+      publicDir: deps.publicDir ?? DEFAULT_PUBLIC_DIR,
+      registry: metrics.registry,
+      logger,
+      readiness: {
+        notReadyReason: () => (stopping ? 'shutting down' : broker.unavailableReason()),
+        openConnections: realtime.openConnections,
+      },
+    }),
+  );
+  server.on('upgrade', realtime.handleUpgrade);
+  server.on('clientError', (err: Error & { code?: string }, socket) => {
+    logger.debug({ code: err.code, reason: err.message }, 'http client error');
+    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
+    if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+    else socket.destroy();
+  });
+
+  return {
+    server,
+    metrics,
+    start() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          realtime.start();
+          const address = server.address() as AddressInfo;
+          logger.info({ host: address.address, port: address.port }, 'listening');
+          resolve(address);
+        });
+      });
+    },
+    stop() {
+      stopping ??= (async () => {
+        logger.info({ connections: realtime.openConnections(), timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+        await realtime.drain(config.shutdownTimeoutMs);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await broker.close();
+        logger.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,143 @@
+// Every setting the service reads, its default and its rule, in one place.
+// parseConfig() turns an untrusted environment into a typed Config or throws a
+// ConfigError naming the variable, the bad value and what is allowed.
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** TCP port to listen on; 0 picks a free one (tests). */
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+  /** How often the server sends `ping` to every socket. */
+  pingIntervalMs: number;
+  /** A socket whose oldest unanswered ping is older than this is closed (4000). */
+  pongTimeoutMs: number;
+  /** Close with 1000 `Done` after this many answered pings; 0 = never. */
+  pingCount: number;
+  /** Largest incoming message (after reassembly of fragments); larger closes with 1009. */
+  maxMessageBytes: number;
+  maxConnections: number;
+  /** Token bucket refill rate per socket; the bucket holds twice this. */
+  rateLimitPerSec: number;
+  /** A socket whose unsent output passes this is a slow consumer and is closed (1013). */
+  maxBufferedBytes: number;
+  /** Browser origins allowed to open a socket: 'same-origin', 'any' or an exact list. */
+  allowedOrigins: OriginPolicy;
+  /** Believe X-Forwarded-For/-Proto/-Host (only when a proxy you run sets them). */
+  trustProxy: boolean;
+  shutdownTimeoutMs: number;
+}
+
+export type OriginPolicy =
+  | { kind: 'same-origin' }
+  | { kind: 'any' }
+  | { kind: 'list'; origins: ReadonlySet<string> };
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, value: string, allowed: string) {
+    super(`Invalid ${variable}=${JSON.stringify(value)}: expected ${allowed}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Defaults, as documented in .env.example and the README. */
+export const DEFAULTS = {
+  PORT: '8080',
+  HOST: '0.0.0.0',
+  LOG_LEVEL: 'info',
+  PING_INTERVAL_MS: '1000',
+  PONG_TIMEOUT_MS: '10000',
+  PING_COUNT: '0',
+  MAX_MESSAGE_BYTES: '65536',
+  MAX_CONNECTIONS: '10000',
+  RATE_LIMIT_PER_SEC: '20',
+  MAX_BUFFERED_BYTES: '1048576',
+  ALLOWED_ORIGINS: '',
+  TRUST_PROXY: 'false',
+  SHUTDOWN_TIMEOUT_MS: '10000',
+} as const;
+
+type Name = keyof typeof DEFAULTS;
+
+function raw(env: Env, name: Name): string {
+  const value = env[name];
+  // An empty variable (`PORT=` in .env) means "use the default", as most tools read it.
+  return value === undefined || value.trim() === '' ? DEFAULTS[name] : value.trim();
+}
+
+function integer(env: Env, name: Name, min: number, max: number): number {
+  const value = raw(env, name);
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, value, `an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function boolean(env: Env, name: Name): boolean {
+  const value = raw(env, name).toLowerCase();
+  if (value === 'true' || value === '1' || value === 'yes') return true;
+  if (value === 'false' || value === '0' || value === 'no') return false;
+  throw new ConfigError(name, raw(env, name), 'true or false');
+}
+
+function originPolicy(env: Env): OriginPolicy {
+  const value = raw(env, 'ALLOWED_ORIGINS');
+  if (value === '') return { kind: 'same-origin' };
+  if (value === '*') return { kind: 'any' };
+  const origins = new Set<string>();
+  for (const item of value.split(',')) {
+    const candidate = item.trim();
+    if (candidate === '') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(candidate);
+    } catch {
+      parsed = undefined;
+    }
+    // Browsers send an Origin of exactly scheme://host[:port], so anything else can never match.
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== candidate.replace(/\/$/, '')) {
+      throw new ConfigError('ALLOWED_ORIGINS', value, `'*', empty (same origin only) or a comma-separated list of origins like https://example.com (bad entry: ${candidate})`);
+    }
+    origins.add(parsed.origin);
+  }
+  return { kind: 'list', origins };
+}
+
+export function parseConfig(env: Env): Config {
+  const logLevel = raw(env, 'LOG_LEVEL').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', raw(env, 'LOG_LEVEL'), `one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const host = raw(env, 'HOST');
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) {
+    throw new ConfigError('HOST', host, 'a host name or IP address such as 0.0.0.0, 127.0.0.1 or ::');
+  }
+  const pingIntervalMs = integer(env, 'PING_INTERVAL_MS', 10, 3_600_000);
+  const pongTimeoutMs = integer(env, 'PONG_TIMEOUT_MS', 10, 3_600_000);
+  if (pongTimeoutMs < pingIntervalMs) {
+    throw new ConfigError('PONG_TIMEOUT_MS', raw(env, 'PONG_TIMEOUT_MS'), `an integer not below PING_INTERVAL_MS (${pingIntervalMs})`);
+  }
+  return {
+    port: integer(env, 'PORT', 0, 65535),
+    host,
+    logLevel: logLevel as LogLevel,
+    pingIntervalMs,
+    pongTimeoutMs,
+    pingCount: integer(env, 'PING_COUNT', 0, 1_000_000_000),
+    maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 64, 100 * 1024 * 1024),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', 1, 10_000_000),
+    rateLimitPerSec: integer(env, 'RATE_LIMIT_PER_SEC', 1, 1_000_000),
+    maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', 1024, 1024 * 1024 * 1024),
+    allowedOrigins: originPolicy(env),
+    trustProxy: boolean(env, 'TRUST_PROXY'),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 0, 600_000),
+  };
+}

@@ -1,0 +1,93 @@
+// Plain HTTP: the browser client's files, probes and metrics. The WebSocket upgrade
+// never reaches this handler (it arrives on the server's 'upgrade' event).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import sirv from 'sirv';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log/logger.ts';
+import { pathOf, WS_PATH } from '../realtime/gateway.ts';
+
+export interface Readiness {
+  /** Why the service should get no new traffic, or undefined when it is ready. */
+  notReadyReason(): string | undefined;
+  openConnections(): number;
+}
+
+export interface HttpHandlerOptions {
+  publicDir: string;
+  registry: Registry;
+  readiness: Readiness;
+  logger: Logger;
+}
+
+// Only the page's own scripts, styles and socket; nothing inline, nothing framed.
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+function setSecurityHeaders(res: ServerResponse): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+}
+
+function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...extra });
+  res.end(body);
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
+}
+
+export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { readiness, registry, logger } = options;
+  // Production mode indexes public/ once at start: only files that exist there can ever be
+  // served, so no request path (`..`, encoded or absolute) can reach outside it.
+  const files = sirv(options.publicDir, {
+    dev: false,
+    etag: true,
+    dotfiles: false,
+    extensions: ['html'],
+    // Unhashed file names: let browsers keep a copy but revalidate it (ETag / Last-Modified -> 304).
+    setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
+  });
+  const notFound = (_req: IncomingMessage, res: ServerResponse): void => send(res, 404, 'Not Found');
+
+  async function metrics(res: ServerResponse): Promise<void> {
+    try {
+      send(res, 200, await registry.metrics(), registry.contentType);
+    } catch (err) {
+      logger.error({ err }, 'metrics collection failed');
+      send(res, 500, 'Internal Server Error');
+    }
+  }
+
+  return function handle(req, res) {
+    setSecurityHeaders(res);
+    const path = pathOf(req.url);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return send(res, 405, 'Method Not Allowed', undefined, { Allow: 'GET, HEAD' });
+    }
+    logger.debug({ method: req.method, url: req.url }, 'http request');
+    switch (path) {
+      case '/healthz':
+        return json(res, 200, { status: 'ok' });
+      case '/readyz': {
+        const reason = readiness.notReadyReason();
+        if (reason) return json(res, 503, { status: 'not ready', reason });
+        return json(res, 200, { status: 'ready', connections: readiness.openConnections() });
+      }
+      case '/metrics':
+        return void metrics(res);
+      case WS_PATH:
+        return send(res, 426, 'Upgrade Required: this endpoint speaks WebSocket', undefined, { Upgrade: 'websocket', Connection: 'Upgrade' });
+      default:
+        return files(req, res, () => notFound(req, res));
+    }
+  };
+}

@@ -1,0 +1,80 @@
+import type { Clock } from '../clock.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { CloseCode, CloseReason, PING_FRAME } from './protocol.ts';
+import type { Sender } from './sender.ts';
+import type { ClientSocket } from './session.ts';
+
+export interface HeartbeatOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  /** Close with 1000 after this many answered pings; 0 = never. */
+  pingCount: number;
+  clock: Clock;
+  sender: Sender;
+  metrics: Metrics;
+  sockets: () => Iterable<ClientSocket>;
+}
+
+export interface Heartbeat {
+  /** The sweep that will send a socket opened now its first ping. */
+  nextSweep(): number;
+  /** Records the answer to the socket's oldest unanswered ping. */
+  pong(socket: ClientSocket): void;
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * One timer pings every socket (not a timer per socket). Every open socket gets a ping in
+ * every sweep, so ping k of a socket went out in sweep `firstSweep + k`: a ring of sweep
+ * times gives each pong's round trip with three integers per socket and no per-ping state.
+ */
+export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
+  const { intervalMs, timeoutMs, pingCount, clock, sender, metrics } = options;
+  // Enough sweeps to look back past the timeout; anything older has timed out anyway.
+  const ringSize = Math.ceil(timeoutMs / intervalMs) + 2;
+  const sentAt = new Float64Array(ringSize);
+  let sweep = 0; // sweeps done so far; sweep numbers start at 1
+  let timer: NodeJS.Timeout | undefined;
+
+  function timeOf(n: number): number {
+    return n > sweep - ringSize ? (sentAt[n % ringSize] ?? 0) : Number.NEGATIVE_INFINITY;
+  }
+
+  function run(): void {
+    const now = clock.now();
+    const oldestAllowed = now - timeoutMs;
+    sweep++;
+    sentAt[sweep % ringSize] = now;
+    for (const socket of options.sockets()) {
+      const session = socket.session;
+      const oldestUnanswered = session.firstSweep + session.pongs;
+      if (oldestUnanswered < sweep && timeOf(oldestUnanswered) < oldestAllowed) {
+        sender.close(socket, CloseCode.pongTimeout, CloseReason.pongTimeout);
+        continue;
+      }
+      sender.send(socket, PING_FRAME, 'ping');
+    }
+  }
+
+  return {
+    nextSweep: () => sweep + 1,
+    pong(socket) {
+      const session = socket.session;
+      const answered = session.firstSweep + session.pongs;
+      if (answered > sweep) return; // nothing outstanding: an extra pong is harmless
+      session.pongs++;
+      const rtt = clock.now() - timeOf(answered);
+      if (Number.isFinite(rtt)) metrics.pingRtt(rtt);
+      if (pingCount > 0 && session.pongs >= pingCount) sender.close(socket, CloseCode.normal, CloseReason.done);
+    },
+    start() {
+      timer ??= setInterval(run, intervalMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let browser: BrowserContext;
+before(async () => {
+  server = await startServer({ pingIntervalMs: 200 });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the page connects over ws:, answers pings live, and shows no CSP violation', async () => {
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(server.url);
+  assert.equal(await page.textContent('#endpoint'), `ws://127.0.0.1:${server.port}/ws`);
+  await page.click('#toggle');
+  await page.waitForFunction(() => Number(document.querySelector('#pings')?.textContent) >= 2, undefined, { timeout: 5000 });
+  assert.equal(await page.textContent('#state'), 'open');
+  assert.match(String(await page.textContent('#exchange')), /← ping {2}→ pong {2}#2/);
+  assert.deepEqual(problems, []);
+  await page.screenshot({ path: process.env.SCREENSHOT_DIR ? `${process.env.SCREENSHOT_DIR}/client.png` : undefined, fullPage: true });
+
+  await page.click('#toggle'); // Stop
+  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'stopped', undefined, { timeout: 3000 });
+  const pings = Number(await page.textContent('#pings'));
+  await page.waitForTimeout(600);
+  assert.equal(Number(await page.textContent('#pings')), pings, 'no pings after Stop, and no reconnection');
+  await page.close();
+});
+
+test('a chat message typed in one page appears in another page in the same room', async () => {
+  const alice = await browser.newPage();
+  const bob = await browser.newPage();
+  for (const [page, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
+    await page.goto(server.url);
+    await page.click('#toggle');
+    await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'open', undefined, { timeout: 5000 });
+    await page.fill('#room', 'e2e');
+    await page.fill('#name', name);
+    await page.click('#join button');
+    await page.waitForFunction((n) => document.querySelector('#messages')?.textContent?.includes(`You are ${n} in e2e`), name, { timeout: 3000 });
+  }
+  await alice.waitForFunction(() => document.querySelector('#members')?.textContent === '2', undefined, { timeout: 3000 });
+  await alice.fill('#text', 'hello from alice');
+  await alice.click('#say button');
+  await bob.waitForFunction(() => document.querySelector('#messages')?.textContent?.includes('alice: hello from alice'), undefined, { timeout: 3000 });
+  await alice.waitForFunction(() => /ms \(chat ack\)/.test(document.querySelector('#rtt')?.textContent ?? ''), undefined, { timeout: 3000 });
+  await alice.close();
+  await bob.close();
+});
+
+test('the page reconnects by itself after a server restart (1001), and stays closed after 1008', async () => {
+  const first = await startServer({ pingIntervalMs: 200, rateLimitPerSec: 1 });
+  const page = await browser.newPage();
+  await page.goto(first.url);
+  await page.click('#toggle');
+  const state = (want: string, timeout = 5000) =>
+    page.waitForFunction((w) => document.querySelector('#state')?.textContent?.startsWith(w), want, { timeout });
+  await state('open');
+  await first.stop(); // the page gets 1001 Server shutting down
+  await state('reconnecting');
+  const second = await startServer({ pingIntervalMs: 200, rateLimitPerSec: 1, port: first.port });
+  try {
+    await state('open', 10_000);
+    const pings = Number(await page.textContent('#pings'));
+    await page.waitForFunction((p) => Number(document.querySelector('#pings')?.textContent) > p, pings, { timeout: 3000 });
+
+    // Flood past the rate limit: the server closes with 1008, which the page must not retry.
+    for (let i = 0; i < 5; i++) {
+      await page.fill('#text', `flood ${i}`);
+      await page.click('#say button');
+    }
+    await state('closed');
+    assert.match(String(await page.textContent('#state')), /1008 Rate limit exceeded/);
+    await page.waitForTimeout(1500);
+    assert.match(String(await page.textContent('#state')), /^closed/, 'no reconnection after 1008');
+    assert.equal(await page.textContent('#toggle'), 'Start');
+  } finally {
+    await page.close();
+    await second.stop();
+  }
+});
