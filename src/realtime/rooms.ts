@@ -13,13 +13,30 @@ export interface Rooms {
   members(room: string): number;
 }
 
-export function createRooms(sender: Sender): Rooms {
+/**
+ * Presence is coalesced: joins and leaves mark the room, and one flush a short moment later
+ * tells each marked room its size once. Sent per join, 10k sockets arriving in one room would
+ * cost 50 million presence frames; coalesced, a burst costs one frame per member per flush.
+ */
+export const PRESENCE_FLUSH_MS = 50;
+
+export function createRooms(sender: Sender, presenceFlushMs = PRESENCE_FLUSH_MS): Rooms {
   const rooms = new Map<string, Set<ClientSocket>>();
+  const changed = new Set<string>();
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  function flushPresence(): void {
+    flushTimer = undefined;
+    for (const room of changed) {
+      const members = rooms.get(room);
+      if (members) sender.sendMany(members, encode({ type: 'presence', room, members: members.size }), 'presence');
+    }
+    changed.clear();
+  }
 
   function presence(room: string): void {
-    const members = rooms.get(room);
-    if (!members) return;
-    sender.sendMany(members, encode({ type: 'presence', room, members: members.size }), 'presence');
+    changed.add(room);
+    flushTimer ??= setTimeout(flushPresence, presenceFlushMs).unref();
   }
 
   function remove(socket: ClientSocket): string | undefined {
