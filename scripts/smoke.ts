@@ -251,9 +251,14 @@ async function checkWebSocket(options: Options): Promise<Result[]> {
     const rtts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const sent = performance.now();
-      const pong = new Promise<void>((resolve) => ws.once('pong', () => resolve()));
       ws.ping();
-      await Promise.race([pong, until('pong frame', () => false).catch(() => undefined)]);
+      let timer: NodeJS.Timeout | undefined;
+      const answered = await Promise.race([
+        new Promise<boolean>((resolve) => ws.once('pong', () => resolve(true))),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), options.timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!answered) throw new Error(`no pong frame within ${options.timeoutMs} ms`);
       if (closed !== undefined) throw new Error(`socket ${closed} during ping frames`);
       rtts.push(performance.now() - sent);
     }

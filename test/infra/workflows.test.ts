@@ -118,11 +118,13 @@ function uses(wf: Map): string[] {
 }
 
 describe('GitHub workflows', () => {
-  it('are exactly ci.yml and azure-dev.yml', () => {
-    assert.deepEqual(readdirSync(DIR).sort(), ['azure-dev.yml', 'ci.yml']);
+  const files = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
+
+  it('include ci.yml and azure-dev.yml', () => {
+    assert.ok(files.includes('ci.yml') && files.includes('azure-dev.yml'), files.join(', '));
   });
 
-  for (const file of ['ci.yml', 'azure-dev.yml']) {
+  for (const file of files) {
     it(`${file} passes the structural lint`, () => {
       assert.deepEqual(lint(load(file)), []);
     });
