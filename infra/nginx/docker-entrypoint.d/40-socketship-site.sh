@@ -68,7 +68,7 @@ watch_certificate() {
         [ "$now" != "$loaded" ] && [ "$now" != "$refused" ] || continue
         previous=$(readlink "$dir/active.conf")
         ln -sfn "$dir/$(site_for "$now")" "$dir/active.conf"
-        if nginx -t -q 2>/dev/null && nginx -s reload; then
+        if checked=$(nginx -t 2>&1) && nginx -s reload; then
             loaded=$now
             refused=
             if [ "$now" = none ]; then
@@ -80,7 +80,7 @@ watch_certificate() {
             ln -sfn "$previous" "$dir/active.conf"
             # Once per content: a renewal caught half-written is retried when it changes again.
             refused=$now
-            log "certificate for $DOMAIN changed but nginx does not accept it (nginx -t fails); keeping the current configuration"
+            log "certificate for $DOMAIN changed but nginx does not accept it; keeping the current configuration. nginx -t says: $checked"
         fi
     done
 }

@@ -59,7 +59,8 @@ export async function browserPingPong(url: string, opts: BrowserOptions = {}): P
       '--disable-component-update',
       '--disable-sync',
     ];
-    if (opts.mapHost) args.push(`--host-resolver-rules=MAP ${opts.mapHost} 127.0.0.1`);
+    // The test domain goes to loopback and no other name resolves: nothing leaves the machine.
+    if (opts.mapHost) args.push(`--host-resolver-rules=MAP ${opts.mapHost} 127.0.0.1, MAP * ~NOTFOUND`);
     const context = await chromium.launchPersistentContext(profile, {
       executablePath,
       headless: true,

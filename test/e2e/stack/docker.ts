@@ -35,7 +35,7 @@ export function dockerTools(): DockerTools {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  const info = probe(docker, ['info', '--format', '{{.ServerVersion}}'], env);
+  const info = probe(docker, ['version', '--format', '{{.Server.Version}}'], env);
   if (info.code !== 0) {
     throw new Error(`the Docker daemon does not answer (${tail(info.stderr, 3)}); start it (dockerd, or systemctl start docker)`);
   }

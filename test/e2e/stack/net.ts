@@ -54,7 +54,7 @@ export function get(url: string, opts: RequestOptions = {}): Promise<Reply> {
         headers: opts.headers,
         lookup: loopbackLookup,
         agent: false,
-        ...(secure ? { ca: opts.ca, servername: target.hostname } : {}),
+        ...(secure ? { ca: opts.ca, servername: net.isIP(target.hostname) ? '' : target.hostname } : {}),
         timeout: opts.timeoutMs ?? 10_000,
       },
       (res) => {
@@ -133,8 +133,10 @@ export function openPeer(url: string, opts: PeerOptions = {}): Promise<Peer> {
     }
     for (const wake of [...waiters]) wake();
   });
+  let closeInfo = '';
   const closed = new Promise<Closed>((resolve) => {
     ws.on('close', (code, reason) => {
+      closeInfo = `${code} ${reason.toString()}`;
       resolve({ code, reason: reason.toString() });
       for (const wake of [...waiters]) wake();
     });
@@ -158,7 +160,7 @@ export function openPeer(url: string, opts: PeerOptions = {}): Promise<Peer> {
           }
           if (ws.readyState === WebSocket.CLOSED) {
             done();
-            reject(new Error(`socket closed while waiting for ${what}; received: ${texts.slice(-5).join(' | ')}`));
+            reject(new Error(`socket closed (${closeInfo}) while waiting for ${what}; received: ${texts.slice(-5).join(' | ')}`));
           }
         };
         const timer = setTimeout(() => {
