@@ -132,6 +132,7 @@ resource "azurerm_linux_web_app" "app" {
     PING_INTERVAL_MS = tostring(var.ping_interval_ms)
     PONG_TIMEOUT_MS  = tostring(var.pong_timeout_ms)
     MAX_CONNECTIONS  = tostring(local.max_connections)
+    REDIS_URL        = local.redis_url
     # Nothing the provider manages itself belongs here: no DOCKER_REGISTRY_*
     # (set from application_stack) and no WEBSITE_HEALTHCHECK_MAXPINGFAILURES
     # (set from health_check_eviction_time_in_min).

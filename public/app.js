@@ -48,8 +48,8 @@ const connection = new Connection(url, {
     if (state !== 'open') append(exchange, `${clock()}  ${state}${detail ? `: ${detail}` : ''}`, 'event');
   },
   onOpen() {
-    // After a reconnect, go back to the room this page was in.
-    if (session.joined) connection.send({ type: 'join', room: session.room, name: session.name });
+    // After a reconnect, go back to the room this page was in, asking for the messages missed meanwhile.
+    if (session.joined || connection.lastIds.has(session.room)) connection.join(session.room, session.name);
   },
   onPing(at) {
     session.pings++;
@@ -69,6 +69,13 @@ const connection = new Connection(url, {
         if (!nameInput.value || !session.joined) nameInput.value = session.name;
         append(messages, `You are ${session.name} in ${session.room}`, 'event');
         break;
+      case 'history': {
+        // The answer to a rejoin: `count` missed messages follow. Truncated: some are gone for good.
+        const count = Number(message.count);
+        if (message.truncated) append(messages, 'Some earlier messages are no longer available: history was truncated.', 'event truncated');
+        else if (count > 0) append(messages, `${count} missed message${count === 1 ? '' : 's'} while reconnecting:`, 'event');
+        break;
+      }
       case 'presence':
         if (message.room === session.room) $('members').textContent = String(message.members);
         break;
@@ -100,7 +107,7 @@ $('join').addEventListener('submit', (event) => {
   event.preventDefault();
   const room = roomInput.value.trim();
   const name = nameInput.value.trim();
-  if (connection.send({ type: 'join', room, name })) {
+  if (connection.join(room, name, { resume: false })) {
     session.joined = true;
     session.name = name;
     messages.replaceChildren();

@@ -41,6 +41,19 @@ export class Connection {
     this.attempt = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.retryTimer = undefined;
+    /** The last chat message id seen in each room: a rejoin after a reconnect asks for what came after it. */
+    this.lastIds = /** @type {Map<string, string>} */ (new Map());
+  }
+
+  /**
+   * Joins `room`. After a reconnect (resume) the join carries `since`, the last id seen there, and
+   * the server replays what was missed (a `history` frame, then the messages) before going live.
+   * @param {string} room @param {string} name @param {{ resume?: boolean }} [options]
+   */
+  join(room, name, { resume = true } = {}) {
+    const since = resume ? this.lastIds.get(room) : undefined;
+    if (!resume) this.lastIds.delete(room);
+    return this.send(since ? { type: 'join', room, name, since } : { type: 'join', room, name });
   }
 
   start() {
@@ -79,11 +92,15 @@ export class Connection {
         this.handlers.onPing(performance.now());
         return;
       }
+      /** @type {Record<string, unknown>} */
+      let message;
       try {
-        this.handlers.onMessage(JSON.parse(event.data));
+        message = JSON.parse(event.data);
       } catch {
-        // not JSON: nothing this page understands
+        return; // not JSON: nothing this page understands
       }
+      if (message.type === 'message' && typeof message.id === 'string' && typeof message.room === 'string') this.lastIds.set(message.room, message.id);
+      this.handlers.onMessage(message);
     });
     socket.addEventListener('close', (event) => {
       if (this.socket !== socket) return;

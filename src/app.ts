@@ -16,7 +16,7 @@ export interface AppDeps {
   logger: Logger;
   /** Default: the system clock. */
   clock?: Clock;
-  /** Default: an in-process broker (one instance). */
+  /** Default: an in-process broker (one instance) keeping config.historySize messages a room. main.ts passes the Redis one when REDIS_URL is set. */
   broker?: Broker;
   /** Default: the repository's public/ folder. */
   publicDir?: string;
@@ -46,11 +46,12 @@ const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 export function createApp(config: Config, deps: AppDeps): App {
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
-  const broker = deps.broker ?? createMemoryBroker();
+  const broker = deps.broker ?? createMemoryBroker({ historySize: config.historySize });
   let stopping: Promise<void> | undefined;
 
   let openConnections = (): number => 0;
   const metrics = createMetrics({ openConnections: () => openConnections(), processMetrics: deps.processMetrics ?? true });
+  broker.instrument(metrics);
   const realtime = createRealtime(config, { logger, metrics, clock, broker });
   openConnections = realtime.openConnections;
 

@@ -1,21 +1,57 @@
-import type { Broker, ChatDraft, ChatMessage, Delivery } from './broker.ts';
+import type { Broker, BrokerListener, ChatDraft, ChatMessage, History } from './broker.ts';
+import { compareIdText } from './ids.ts';
 
-/** One process: a per-room counter gives ids, delivery is a direct call. */
-export function createMemoryBroker(): Broker {
+export interface MemoryBrokerOptions {
+  /** Messages kept per room for replay (HISTORY_SIZE). Default 100. */
+  historySize?: number;
+}
+
+const NO_LISTENER: BrokerListener = { message: () => {}, presence: () => {} };
+
+/**
+ * One process: a per-room counter gives ids, delivery is a direct call, the last
+ * `historySize` messages of each room stay in memory. A restart forgets them and starts the
+ * ids again at 1, which a `since` from before the restart shows as truncated history.
+ */
+export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
+  const historySize = options.historySize ?? 100;
   const sequences = new Map<string, number>();
-  let delivery: Delivery = () => {};
+  const histories = new Map<string, ChatMessage[]>();
+  let listener = NO_LISTENER;
   return {
     publish(draft: ChatDraft): Promise<ChatMessage> {
       const seq = (sequences.get(draft.room) ?? 0) + 1;
       sequences.set(draft.room, seq);
       const message: ChatMessage = { id: String(seq), ...draft };
-      delivery(message);
+      let kept = histories.get(draft.room);
+      if (!kept) histories.set(draft.room, (kept = []));
+      kept.push(message);
+      if (kept.length > historySize) kept.splice(0, kept.length - historySize);
+      listener.message(message);
       return Promise.resolve(message);
     },
     subscribe(next) {
-      delivery = next;
+      listener = next;
+    },
+    presence(room, localMembers) {
+      listener.presence(room, localMembers);
+    },
+    history(room, since): Promise<History> {
+      if (since === undefined) return Promise.resolve({ messages: [], truncated: false });
+      const kept = histories.get(room) ?? [];
+      const last = String(sequences.get(room) ?? 0);
+      if (compareIdText(since, last) > 0) {
+        // An id this process never gave: it is from before a restart, and what came between is gone.
+        return Promise.resolve({ messages: [...kept], truncated: true });
+      }
+      const messages = kept.filter((m) => compareIdText(m.id, since) > 0);
+      const oldestKept = kept[0];
+      // Ids are consecutive, so a gap between `since` and the oldest kept message was trimmed.
+      const truncated = oldestKept !== undefined && Number(oldestKept.id) - 1 > Number(since.split('-')[0]);
+      return Promise.resolve({ messages, truncated });
     },
     unavailableReason: () => undefined,
+    instrument: () => {},
     close: () => Promise.resolve(),
   };
 }

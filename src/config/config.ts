@@ -27,6 +27,12 @@ export interface Config {
   /** Believe X-Forwarded-For/-Proto/-Host (only when a proxy you run sets them). */
   trustProxy: boolean;
   shutdownTimeoutMs: number;
+  /** Redis for fan-out across instances, history and presence; undefined = in-process broker (one instance). */
+  redisUrl: string | undefined;
+  /** Chat messages kept per room for replay on `join` with `since`. */
+  historySize: number;
+  /** With Redis: an instance that stops refreshing its presence counts no longer counts after this long. */
+  presenceTtlMs: number;
 }
 
 export type OriginPolicy =
@@ -62,6 +68,9 @@ export const DEFAULTS = {
   ALLOWED_ORIGINS: '',
   TRUST_PROXY: 'false',
   SHUTDOWN_TIMEOUT_MS: '10000',
+  REDIS_URL: '',
+  HISTORY_SIZE: '100',
+  PRESENCE_TTL_MS: '15000',
 } as const;
 
 type Name = keyof typeof DEFAULTS;
@@ -111,6 +120,32 @@ function originPolicy(env: Env): OriginPolicy {
   return { kind: 'list', origins };
 }
 
+function redisUrl(env: Env): string | undefined {
+  const value = raw(env, 'REDIS_URL');
+  if (value === '') return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '') {
+    throw new ConfigError('REDIS_URL', redactUrl(value), 'empty (one instance, in-process broker) or a URL like redis://host:6379 or rediss://:password@host:6380');
+  }
+  return value;
+}
+
+/** A Redis URL without its password, for logs, errors and /readyz. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
 export function parseConfig(env: Env): Config {
   const logLevel = raw(env, 'LOG_LEVEL').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -139,5 +174,8 @@ export function parseConfig(env: Env): Config {
     allowedOrigins: originPolicy(env),
     trustProxy: boolean(env, 'TRUST_PROXY'),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 0, 600_000),
+    redisUrl: redisUrl(env),
+    historySize: integer(env, 'HISTORY_SIZE', 1, 100_000),
+    presenceTtlMs: integer(env, 'PRESENCE_TTL_MS', 1000, 3_600_000),
   };
 }

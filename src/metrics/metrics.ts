@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BrokerMetrics } from '../broker/broker.ts';
 
 export type InboundType = 'pong' | 'join' | 'say' | 'invalid';
 export type OutboundType = 'ping' | 'welcome' | 'message' | 'presence' | 'history';
@@ -7,8 +8,8 @@ export type RejectReason = 'not_found' | 'origin' | 'capacity' | 'shutting_down'
 const INBOUND: readonly InboundType[] = ['pong', 'join', 'say', 'invalid'];
 const OUTBOUND: readonly OutboundType[] = ['ping', 'welcome', 'message', 'presence', 'history'];
 
-/** Counters the hot paths touch, with label children bound once so an increment costs no label lookup. */
-export interface Metrics {
+/** Counters the hot paths touch: plain additions, read into prom-client only when /metrics is scraped. */
+export interface Metrics extends BrokerMetrics {
   readonly registry: Registry;
   connectionOpened(): void;
   closed(code: number): void;
@@ -43,10 +44,56 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const opened = new Counter({ name: `${p}connections_opened_total`, help: 'WebSocket connections accepted', registers: [registry] });
   const closes = new Counter({ name: `${p}closes_total`, help: 'WebSocket closes by close code', labelNames: ['code'], registers: [registry] });
-  const inMsgs = new Counter({ name: `${p}messages_in_total`, help: 'Messages received by type', labelNames: ['type'], registers: [registry] });
-  const outMsgs = new Counter({ name: `${p}messages_out_total`, help: 'Messages sent by type (one per recipient)', labelNames: ['type'], registers: [registry] });
-  const bytesIn = new Counter({ name: `${p}bytes_in_total`, help: 'Payload bytes received', registers: [registry] });
-  const bytesOut = new Counter({ name: `${p}bytes_out_total`, help: 'Payload bytes sent (summed over recipients)', registers: [registry] });
+  // The per-message counts are plain numbers on the hot paths, handed to prom-client when the
+  // registry is read (collect), so a message costs an addition rather than a label lookup.
+  const tally = {
+    in: { pong: 0, join: 0, say: 0, invalid: 0 } satisfies Record<InboundType, number>,
+    out: { ping: 0, welcome: 0, message: 0, presence: 0, history: 0 } satisfies Record<OutboundType, number>,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
+  new Counter({
+    name: `${p}messages_in_total`,
+    help: 'Messages received by type',
+    labelNames: ['type'],
+    registers: [registry],
+    collect() {
+      for (const t of INBOUND) {
+        this.labels(t).inc(tally.in[t]);
+        tally.in[t] = 0;
+      }
+    },
+  });
+  new Counter({
+    name: `${p}messages_out_total`,
+    help: 'Messages sent by type (one per recipient)',
+    labelNames: ['type'],
+    registers: [registry],
+    collect() {
+      for (const t of OUTBOUND) {
+        this.labels(t).inc(tally.out[t]);
+        tally.out[t] = 0;
+      }
+    },
+  });
+  new Counter({
+    name: `${p}bytes_in_total`,
+    help: 'Payload bytes received',
+    registers: [registry],
+    collect() {
+      this.inc(tally.bytesIn);
+      tally.bytesIn = 0;
+    },
+  });
+  new Counter({
+    name: `${p}bytes_out_total`,
+    help: 'Payload bytes sent (summed over recipients)',
+    registers: [registry],
+    collect() {
+      this.inc(tally.bytesOut);
+      tally.bytesOut = 0;
+    },
+  });
   const rtt = new Histogram({
     name: `${p}ping_rtt_seconds`,
     help: 'Time from the server sending ping to receiving the pong',
@@ -55,23 +102,38 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const rejected = new Counter({ name: `${p}upgrades_rejected_total`, help: 'Refused WebSocket upgrades by reason', labelNames: ['reason'], registers: [registry] });
 
-  const inChildren = new Map(INBOUND.map((t) => [t, inMsgs.labels(t)] as const));
-  const outChildren = new Map(OUTBOUND.map((t) => [t, outMsgs.labels(t)] as const));
+  // The broker (Redis when REDIS_URL is set; the in-process broker records nothing here).
+  const brokerSeconds = new Histogram({
+    name: `${p}broker_op_seconds`,
+    help: 'Broker operation latency by op (publish: queued until stored in Redis)',
+    labelNames: ['op'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const brokerErrors = new Counter({ name: `${p}broker_errors_total`, help: 'Failed broker operations by op', labelNames: ['op'], registers: [registry] });
+  const brokerReconnects = new Counter({ name: `${p}broker_reconnects_total`, help: 'Reconnection attempts to the broker (Redis)', registers: [registry] });
+  const brokerUp = new Gauge({ name: `${p}broker_connected`, help: '1 while the broker is connected (always 1 without Redis)', registers: [registry] });
+  brokerUp.set(1);
+
 
   return {
     registry,
     connectionOpened: () => opened.inc(),
     closed: (code) => closes.labels(String(code)).inc(),
     messageIn(type, bytes) {
-      inChildren.get(type)?.inc();
-      bytesIn.inc(bytes);
+      tally.in[type]++;
+      tally.bytesIn += bytes;
     },
     messageOut(type, bytes, count) {
       if (count === 0) return;
-      outChildren.get(type)?.inc(count);
-      bytesOut.inc(bytes * count);
+      tally.out[type] += count;
+      tally.bytesOut += bytes * count;
     },
     pingRtt: (ms) => rtt.observe(ms / 1000),
     upgradeRejected: (reason) => rejected.labels(reason).inc(),
+    brokerLatency: (op, ms) => brokerSeconds.labels(op).observe(ms / 1000),
+    brokerError: (op) => brokerErrors.labels(op).inc(),
+    brokerReconnect: () => brokerReconnects.inc(),
+    brokerConnected: (up) => brokerUp.set(up ? 1 : 0),
   };
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason, PING_FRAME } from './protocol.ts';
-import type { Sender } from './sender.ts';
+import { textFrame, type Sender } from './sender.ts';
 import type { ClientSocket } from './session.ts';
 
 export interface HeartbeatOptions {
@@ -24,6 +24,9 @@ export interface Heartbeat {
   stop(): void;
 }
 
+/** Sockets pinged between two looks at I/O. */
+export const SWEEP_CHUNK = 256;
+
 /**
  * One timer pings every socket (not a timer per socket). Every open socket gets a ping in
  * every sweep, so ping k of a socket went out in sweep `firstSweep + k`: a ring of sweep
@@ -36,25 +39,56 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   const sentAt = new Float64Array(ringSize);
   let sweep = 0; // sweeps done so far; sweep numbers start at 1
   let timer: NodeJS.Timeout | undefined;
+  // The ping frame, header included, encoded once for every socket and every sweep.
+  const pingWire = textFrame(PING_FRAME);
 
   function timeOf(n: number): number {
     return n > sweep - ringSize ? (sentAt[n % ringSize] ?? 0) : Number.NEGATIVE_INFINITY;
   }
 
+  // A sweep over many sockets yields to I/O every SWEEP_CHUNK sockets, so a chat message that
+  // arrives meanwhile waits for one chunk of pings, not for all of them.
+  let pending: Iterator<ClientSocket> | undefined;
+  let oldestAllowed = 0;
+
   function run(): void {
+    if (pending) continueSweep(Infinity); // the last sweep is still going: finish it first
     const now = clock.now();
-    const oldestAllowed = now - timeoutMs;
+    oldestAllowed = now - timeoutMs;
     sweep++;
     sentAt[sweep % ringSize] = now;
-    for (const socket of options.sockets()) {
+    sender.flush();
+    pending = options.sockets()[Symbol.iterator]();
+    continueSweep(SWEEP_CHUNK);
+  }
+
+  function continueSweep(chunk: number): void {
+    const sockets = pending;
+    if (!sockets) return;
+    let pinged = 0;
+    let seen = 0;
+    for (let next = sockets.next(); !next.done; next = sockets.next()) {
+      const socket = next.value;
       const session = socket.session;
+      if (session.firstSweep > sweep) continue; // opened during this sweep: its first ping is the next one
       const oldestUnanswered = session.firstSweep + session.pongs;
       if (oldestUnanswered < sweep && timeOf(oldestUnanswered) < oldestAllowed) {
         sender.close(socket, CloseCode.pongTimeout, CloseReason.pongTimeout);
-        continue;
+      } else if (sender.write(socket, pingWire)) {
+        pinged++;
       }
-      sender.send(socket, PING_FRAME, 'ping');
+      if (++seen >= chunk) {
+        metrics.messageOut('ping', PING_FRAME.length, pinged);
+        setImmediate(resumeSweep);
+        return;
+      }
     }
+    pending = undefined;
+    metrics.messageOut('ping', PING_FRAME.length, pinged);
+  }
+
+  function resumeSweep(): void {
+    continueSweep(SWEEP_CHUNK);
   }
 
   return {
@@ -75,6 +109,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
     stop() {
       clearInterval(timer);
       timer = undefined;
+      pending = undefined;
     },
   };
 }

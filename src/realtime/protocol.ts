@@ -105,7 +105,8 @@ function parseJoin(value: Record<string, unknown>): Parsed {
   if (typeof room !== 'string' || !ROOM_PATTERN.test(room)) return invalid('room');
   if (typeof name !== 'string' || !PRINTABLE.test(name) || name.trim() === '' || codePoints(name) > NAME_MAX) return invalid('name');
   if (since === undefined || since === null) return { ok: true, message: { type: 'join', room, name } };
-  if (typeof since !== 'string' || !/^[0-9-]{1,40}$/.test(since)) return invalid('since');
+  // A message id: the in-process broker's counter (17) or a Redis stream id (1700000000000-0).
+  if (typeof since !== 'string' || !/^\d{1,20}(-\d{1,20})?$/.test(since)) return invalid('since');
   return { ok: true, message: { type: 'join', room, name, since } };
 }
 
@@ -137,4 +138,5 @@ export type Outbound =
   | { type: 'welcome'; id: string; room: string; name: string }
   | ({ type: 'message' } & ChatMessage)
   | { type: 'presence'; room: string; members: number }
-  | { type: 'history'; room: string; truncated: boolean; count: number };
+  /** Answers a join with `since`: `count` replayed `message` frames follow, then the live ones. */
+  | { type: 'history'; room: string; since: string; truncated: boolean; count: number };

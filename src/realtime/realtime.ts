@@ -5,7 +5,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
-import type { Broker } from '../broker/broker.ts';
+import type { Broker, ChatMessage } from '../broker/broker.ts';
+import { compareIdText } from '../broker/ids.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
@@ -13,7 +14,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { clientAddress, judgeUpgrade, refuseUpgrade } from './gateway.ts';
 import { createHeartbeat } from './heartbeat.ts';
 import { CloseCode, CloseReason, DEFAULT_ROOM, encode, parseFrame } from './protocol.ts';
-import { createRooms } from './rooms.ts';
+import { createRooms, PRESENCE_FLUSH_MS } from './rooms.ts';
 import { createSender } from './sender.ts';
 import { ClientSocket, Session } from './session.ts';
 
@@ -72,7 +73,8 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
   const wss = new WebSocketServer(serverOptions);
   const clients = wss.clients as Set<ClientSocket>;
   const sender = createSender({ maxBufferedBytes: config.maxBufferedBytes, metrics, logger });
-  const rooms = createRooms(sender);
+  // Presence goes through the broker, which counts the room over every instance.
+  const rooms = createRooms(sender, PRESENCE_FLUSH_MS, (room, localMembers) => broker.presence(room, localMembers));
   const heartbeat = createHeartbeat({
     intervalMs: config.pingIntervalMs,
     timeoutMs: config.pongTimeoutMs,
@@ -82,7 +84,83 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     metrics,
     sockets: () => clients,
   });
-  broker.subscribe(rooms.deliver);
+
+  /**
+   * A socket joining a room, waiting for the broker (to follow the room, and with `since` for its
+   * history): not a member yet, so the live messages of the room are kept here meanwhile, then
+   * sent after the history without repeats.
+   */
+  interface Joiner {
+    socket: ClientSocket;
+    room: string;
+    live: ChatMessage[];
+  }
+  const joiners = new Map<string, Set<Joiner>>();
+  const joining = new WeakMap<ClientSocket, Joiner>();
+
+  broker.subscribe({
+    message(message) {
+      rooms.deliver(message);
+      const waiting = joiners.get(message.room);
+      if (waiting) for (const joiner of waiting) joiner.live.push(message);
+    },
+    presence: rooms.announce,
+  });
+
+  function stopJoining(socket: ClientSocket): Joiner | undefined {
+    const joiner = joining.get(socket);
+    if (!joiner) return undefined;
+    joining.delete(socket);
+    const waiting = joiners.get(joiner.room);
+    waiting?.delete(joiner);
+    if (waiting?.size === 0) joiners.delete(joiner.room);
+    return joiner;
+  }
+
+  /**
+   * Out of the old room at once, live messages of the new one buffered from now, then (once the
+   * broker follows the room) the welcome, with `since` the history after it, then the buffered
+   * messages newer than the last one sent, then membership. Every message after `since` (or,
+   * without it, after the welcome) arrives once, in id order. With the in-process broker all of
+   * this happens before the socket's next message is read.
+   */
+  async function join(socket: ClientSocket, room: string, since: string | undefined): Promise<void> {
+    const { session } = socket;
+    stopJoining(socket);
+    rooms.leave(socket);
+    session.room = room;
+    const joiner: Joiner = { socket, room, live: [] };
+    joining.set(socket, joiner);
+    let waiting = joiners.get(room);
+    if (!waiting) joiners.set(room, (waiting = new Set()));
+    waiting.add(joiner);
+    let history: Awaited<ReturnType<Broker['history']>>;
+    try {
+      history = await broker.history(room, since);
+    } catch (err) {
+      if (joining.get(socket) !== joiner) return;
+      stopJoining(socket);
+      logger.warn({ err, connId: session.id, room }, 'history unavailable');
+      sender.close(socket, CloseCode.tryAgainLater, 'History unavailable, try again');
+      return;
+    }
+    // Closed, or another join came in meanwhile: that one decides.
+    if (joining.get(socket) !== joiner) return;
+    stopJoining(socket);
+    if (socket.readyState !== WebSocket.OPEN) return;
+    sender.send(socket, encode({ type: 'welcome', id: session.id, room, name: session.name }), 'welcome');
+    if (since !== undefined) sender.send(socket, encode({ type: 'history', room, since, truncated: history.truncated, count: history.messages.length }), 'history');
+    // Truncated history may come from a broker that lost its data and counts anew (ids below
+    // `since`): then the history is all new to the client and only repeats among it are dropped.
+    let last: string | undefined = history.truncated ? undefined : since;
+    if (joiner.live.length === 0 && history.messages.length === 0) return rooms.enter(socket, room);
+    for (const message of [...history.messages, ...joiner.live]) {
+      if (last !== undefined && compareIdText(message.id, last) <= 0) continue;
+      sender.send(socket, encode({ type: 'message', ...message }), 'message');
+      last = message.id;
+    }
+    rooms.enter(socket, room);
+  }
 
   const bootId = randomBytes(3).toString('hex');
   let nextConnection = 0;
@@ -127,8 +205,7 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
         return;
       case 'join':
         session.name = message.name;
-        sender.send(socket, encode({ type: 'welcome', id: session.id, room: message.room, name: session.name }), 'welcome');
-        rooms.enter(socket, message.room);
+        void join(socket, message.room, message.since);
         return;
       case 'say':
         void say(socket, message.text);
@@ -151,6 +228,7 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     const session = socket.session;
     const finalCode = session.closeCode || code;
     metrics.closed(finalCode);
+    stopJoining(socket);
     rooms.leave(socket);
     logger.info(
       {
@@ -176,8 +254,7 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     metrics.connectionOpened();
     logger.info({ connId: id, ip, origin: req.headers.origin, userAgent: req.headers['user-agent'] }, 'socket opened');
     if (draining) return sender.close(socket, CloseCode.goingAway, CloseReason.shuttingDown);
-    sender.send(socket, encode({ type: 'welcome', id, room: DEFAULT_ROOM, name }), 'welcome');
-    rooms.enter(socket, DEFAULT_ROOM);
+    void join(socket, DEFAULT_ROOM, undefined);
   }
 
   return {

@@ -11,6 +11,8 @@ export interface Rooms {
   /** Writes a published message to every member of its room on this instance. */
   deliver(message: ChatMessage): void;
   members(room: string): number;
+  /** Tells this instance's members of `room` its size (counted by the broker over every instance). */
+  announce(room: string, members: number): void;
 }
 
 /**
@@ -20,7 +22,11 @@ export interface Rooms {
  */
 export const PRESENCE_FLUSH_MS = 50;
 
-export function createRooms(sender: Sender, presenceFlushMs = PRESENCE_FLUSH_MS): Rooms {
+/**
+ * `count`, when given, receives each changed room's local size at the flush instead of the room
+ * being told it; the broker sums the instances and answers through `announce`.
+ */
+export function createRooms(sender: Sender, presenceFlushMs = PRESENCE_FLUSH_MS, count?: (room: string, localMembers: number) => void): Rooms {
   const rooms = new Map<string, Set<ClientSocket>>();
   const changed = new Set<string>();
   let flushTimer: NodeJS.Timeout | undefined;
@@ -29,7 +35,8 @@ export function createRooms(sender: Sender, presenceFlushMs = PRESENCE_FLUSH_MS)
     flushTimer = undefined;
     for (const room of changed) {
       const members = rooms.get(room);
-      if (members) sender.sendMany(members, encode({ type: 'presence', room, members: members.size }), 'presence');
+      if (count) count(room, members?.size ?? 0);
+      else if (members) sender.sendMany(members, encode({ type: 'presence', room, members: members.size }), 'presence');
     }
     changed.clear();
   }
@@ -49,6 +56,7 @@ export function createRooms(sender: Sender, presenceFlushMs = PRESENCE_FLUSH_MS)
 
   return {
     enter(socket, room) {
+      sender.flush(); // messages queued before the move go to the rooms as they were
       const left = remove(socket);
       let members = rooms.get(room);
       if (!members) rooms.set(room, (members = new Set()));
@@ -65,8 +73,13 @@ export function createRooms(sender: Sender, presenceFlushMs = PRESENCE_FLUSH_MS)
       const members = rooms.get(message.room);
       if (!members) return;
       // Encoded once; every member gets the same bytes, the sender's copy being its acknowledgement.
-      sender.sendMany(members, encode({ type: 'message', ...message }), 'message');
+      // Queued: the messages of one event-loop turn reach each member in one write.
+      sender.broadcast(members, encode({ type: 'message', ...message }), 'message');
     },
     members: (room) => rooms.get(room)?.size ?? 0,
+    announce(room, total) {
+      const members = rooms.get(room);
+      if (members) sender.sendMany(members, encode({ type: 'presence', room, members: total }), 'presence');
+    },
   };
 }

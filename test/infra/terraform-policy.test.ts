@@ -191,7 +191,7 @@ describe('Azure policy over infra/*.tf', () => {
       // The Azure environment as the container sees it (PORT unset: the app's default).
       const appName = 'app-0123456789abc';
       const env: Record<string, string> = {};
-      const locals = { max_connections: '350' };
+      const locals = { max_connections: '350', redis_url: '' };
       for (const [key, value] of Object.entries(settings)) {
         env[key] = key === 'ALLOWED_ORIGINS' ? `https://${appName}.azurewebsites.net` : resolve(value, locals);
       }

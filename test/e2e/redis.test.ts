@@ -1,0 +1,284 @@
+// Several instances of the real service (node src/main.ts) sharing a real Redis (Debian's
+// redis-server, started here on a free loopback port): fan-out, presence, replay with `since`,
+// an instance killed with SIGKILL under traffic, and Redis itself stopped under traffic.
+// Needs redis-server (apt-get install redis-server); a missing one fails the suite.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ChatPeer, until } from '../helpers/chat.ts';
+import { TestClient } from '../helpers/client.ts';
+import { freePort, runService, type Service } from '../helpers/process.ts';
+
+const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+const PRESENCE_TTL_MS = 3000;
+const HISTORY_SIZE = 20;
+
+interface Redis {
+  port: number;
+  url: string;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => {
+      reply += d.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+/** A redis-server of the test's own on 127.0.0.1, with an append-only file fsynced at every write. */
+function redisServer(port: number, dir: string): Redis {
+  let child: ChildProcess | undefined;
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--protected-mode', 'yes'], { stdio: 'ignore' });
+      await until('redis-server to answer PING', () => ping(port), 10_000);
+    },
+    async kill() {
+      const c = child;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+let redis: Redis;
+let redisDir = '';
+const services: Service[] = [];
+const peers: ChatPeer[] = [];
+
+function peer(opts: ConstructorParameters<typeof ChatPeer>[0]): ChatPeer {
+  const p = new ChatPeer(opts);
+  peers.push(p);
+  return p;
+}
+
+async function readyz(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  } catch {
+    return { status: -1, body: {} };
+  }
+}
+
+async function instance(extra: Record<string, string> = {}): Promise<{ port: number; ws: string; service: Service }> {
+  const port = await freePort();
+  const service = runService({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_URL: redis.url,
+    HISTORY_SIZE: String(HISTORY_SIZE),
+    PRESENCE_TTL_MS: String(PRESENCE_TTL_MS),
+    RATE_LIMIT_PER_SEC: '200',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    ...extra,
+  });
+  services.push(service);
+  await until(`instance on ${port} ready`, async () => (await readyz(port)).status === 200, 15_000);
+  return { port, ws: `ws://127.0.0.1:${port}/ws`, service };
+}
+
+before(async () => {
+  if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server not found at ${REDIS_SERVER}: install redis-server (Debian: apt-get install redis-server) or set REDIS_SERVER`);
+  redisDir = mkdtempSync(join(tmpdir(), 'socketship-redis-'));
+  redis = redisServer(await freePort(), redisDir);
+  await redis.start();
+});
+
+after(async () => {
+  for (const p of peers) p.kill();
+  for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+  await Promise.all(services.map((s) => s.exited));
+  await redis?.kill();
+  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+});
+
+function assertComplete(peer: ChatPeer, expected: string[], label: string): void {
+  assert.deepEqual(peer.duplicates, [], `${label}: repeats`);
+  assert.deepEqual(peer.outOfOrder, [], `${label}: out of order`);
+  const got = peer.texts();
+  const missing = expected.filter((t) => !got.includes(t));
+  assert.deepEqual(missing, [], `${label}: acknowledged messages missing`);
+}
+
+describe('two instances sharing one Redis', () => {
+  it('clients on either instance see every message in the same order, and presence counts both', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const room = 'shared';
+    const alice = peer({ urls: [a.ws], room, name: 'alice' });
+    const bob = peer({ urls: [b.ws], room, name: 'bob' });
+    await alice.start();
+    await bob.start();
+    await until('presence 2 on both instances', () => alice.members === 2 && bob.members === 2, 5000);
+    for (let i = 0; i < 20; i++) {
+      (i % 2 ? alice : bob).say(`m${i}`);
+      if (i % 5 === 4) await sleep(5);
+    }
+    await until('40 deliveries', () => alice.received.length === 20 && bob.received.length === 20, 5000);
+    assert.deepEqual(alice.received, bob.received, 'same messages, same ids, same order');
+    assert.deepEqual(alice.duplicates, []);
+    assert.deepEqual(alice.outOfOrder, []);
+    assert.match(alice.received[0]!.id, /^\d+-\d+$/, 'the Redis stream id');
+
+    const carol = await TestClient.connect(b.ws);
+    carol.send({ type: 'join', room, name: 'carol' });
+    await until('presence 3 seen on the other instance', () => alice.members === 3, 5000);
+    carol.close();
+    await until('presence back to 2', () => alice.members === 2 && bob.members === 2, 5000);
+    alice.stop();
+    bob.stop();
+  });
+
+  it('join with since replays from Redis: exact, or marked truncated past HISTORY_SIZE, or after data loss', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const room = 'replay';
+    const writer = peer({ urls: [a.ws], room, name: 'writer' });
+    await writer.start();
+    for (let i = 0; i < 25; i++) writer.say(`r${i}`);
+    await until('25 acks', () => writer.received.length === 25, 5000);
+    const ids = writer.received.map((m) => m.id);
+
+    const join = async (since: string): Promise<{ history: Record<string, unknown>; texts: string[] }> => {
+      const c = await TestClient.connect(b.ws);
+      c.send({ type: 'join', room, name: 'reader', since });
+      const history = await c.nextOf('history');
+      const texts: string[] = [];
+      for (let i = 0; i < Number(history.count); i++) texts.push(String((await c.nextOf('message')).text));
+      c.close();
+      return { history, texts };
+    };
+    const recent = await join(ids[10]!);
+    assert.equal(recent.history.truncated, false);
+    assert.deepEqual(recent.texts, writer.texts().slice(11));
+    const old = await join(ids[2]!);
+    assert.equal(old.history.truncated, true, `${HISTORY_SIZE} kept, 22 missed`);
+    assert.deepEqual(old.texts, writer.texts().slice(25 - HISTORY_SIZE));
+    const edge = await join(ids[4]!);
+    assert.equal(edge.history.truncated, false, 'since = the newest trimmed id: nothing missed');
+    const future = await join(`${Date.now() + 86_400_000}-0`);
+    assert.equal(future.history.truncated, true, 'an id Redis never gave (it lost its data)');
+    assert.equal(future.texts.length, HISTORY_SIZE);
+    writer.stop();
+  });
+});
+
+describe('failures', () => {
+  it('kill -9 of an instance: its client reconnects to the other with since and has every acknowledged message once, in order', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const room = 'crash';
+    const sender = peer({ urls: [b.ws], room, name: 'sender' });
+    const victim = peer({ urls: [a.ws, b.ws], room, name: 'victim' });
+    const ghost = peer({ urls: [a.ws], room, name: 'ghost' });
+    await sender.start();
+    await victim.start();
+    await ghost.start();
+    await until('presence 3', () => sender.members === 3, 5000);
+
+    let n = 0;
+    const load = (async () => {
+      for (; n < 150; n++) {
+        sender.say(`c${n}`);
+        await sleep(15);
+      }
+    })();
+    await until('some traffic', () => n >= 50, 5000);
+    a.service.child.kill('SIGKILL');
+    ghost.kill(); // gone with its instance, never reconnects: presence must forget it
+    await load;
+    await until('the sender has its acknowledgements', () => sender.acked.size === sender.sent.length, 10_000);
+    await until('the victim caught up', () => victim.received.length >= sender.acked.size, 10_000);
+    assertComplete(victim, [...sender.acked], 'victim');
+    assert.deepEqual(victim.texts(), sender.texts(), 'the same messages in the same order as the sender saw');
+    assert.equal(victim.reconnects.length, 1);
+    assert.equal(victim.reconnects[0]!.url, b.ws, 'reconnected to the surviving instance');
+    assert.ok(victim.histories.length === 1 && victim.histories[0]!.truncated === false, JSON.stringify(victim.histories));
+    console.log(`# kill -9: ${sender.acked.size} acknowledged, victim received ${victim.received.length}, back after ${victim.reconnects[0]!.rejoinedAt - victim.reconnects[0]!.closedAt} ms, replayed ${String(victim.histories[0]!.count)}`);
+    // The crashed instance counted victim and ghost; its presence expires within PRESENCE_TTL_MS.
+    const killedAt = Date.now();
+    await until('presence without the crashed instance', () => sender.members === 2, PRESENCE_TTL_MS + 3000);
+    console.log(`# presence corrected ${Date.now() - killedAt} ms after the crash`);
+    sender.stop();
+    victim.stop();
+  });
+
+  it('Redis stopped under traffic: /readyz 503 with the reason and back, sockets stay open, no acknowledged message lost', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const room = 'outage';
+    const p = peer({ urls: [a.ws], room, name: 'p' });
+    const q = peer({ urls: [b.ws], room, name: 'q' });
+    await p.start();
+    await q.start();
+    await until('presence 2', () => p.members === 2 && q.members === 2, 5000);
+
+    let sending = true;
+    const load = (async () => {
+      for (let i = 0; sending && i < 2000; i++) {
+        p.say(`p${i}`);
+        q.say(`q${i}`);
+        await sleep(40);
+      }
+    })();
+    await sleep(500);
+    await redis.kill();
+    const down = Date.now();
+    await until('both instances not ready', async () => (await readyz(a.port)).status === 503 && (await readyz(b.port)).status === 503, 5000);
+    const reason = String((await readyz(a.port)).body.reason);
+    assert.match(reason, /redis/i);
+    await sleep(Math.max(0, 2500 - (Date.now() - down)));
+    await redis.start();
+    await until('both instances ready again', async () => (await readyz(a.port)).status === 200 && (await readyz(b.port)).status === 200, 15_000);
+    const outage = Date.now() - down;
+    await sleep(500);
+    sending = false;
+    await load;
+    await until('every message acknowledged', () => p.acked.size === p.sent.length && q.acked.size === q.sent.length, 15_000).catch((err: unknown) => {
+      console.log(`# p sent ${p.sent.length} acked ${p.acked.size}; q sent ${q.sent.length} acked ${q.acked.size}; closes ${JSON.stringify([p.closes, q.closes])}`);
+      throw err;
+    });
+    const all = [...p.acked, ...q.acked];
+    await until('both peers have every acknowledged message', () => p.received.length >= all.length && q.received.length >= all.length, 10_000);
+    assertComplete(p, all, 'p');
+    assertComplete(q, all, 'q');
+    assert.deepEqual(p.texts(), q.texts(), 'the same order on both instances');
+    assert.deepEqual(p.closes, [], 'p stayed connected');
+    assert.deepEqual(q.closes, [], 'q stayed connected');
+    console.log(`# Redis outage ${outage} ms: ${all.length} messages sent and acknowledged, none lost, none repeated`);
+    p.stop();
+    q.stop();
+  });
+
+  it('Redis down at start: the service starts, /readyz 503 with the reason until Redis answers', async () => {
+    const port = await freePort();
+    const missing = `redis://127.0.0.1:${await freePort()}`;
+    const service = runService({ PORT: String(port), HOST: '127.0.0.1', REDIS_URL: missing });
+    services.push(service);
+    await until('healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0)) === 200, 10_000);
+    const r = await readyz(port);
+    assert.equal(r.status, 503);
+    assert.match(String(r.body.reason), /redis unavailable \(redis:\/\/127\.0\.0\.1:\d+\): .*(ECONNREFUSED|connect)/i);
+    service.child.kill('SIGTERM');
+    assert.equal((await service.exited).code, 0);
+  });
+});
