@@ -1,4 +1,5 @@
 // Starts the real service in-process on 127.0.0.1 port 0, with logs captured as objects.
+import { after } from 'node:test';
 import { createApp, type App, type AppDeps } from '../../src/app.ts';
 import { parseConfig, type Config } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -62,4 +63,18 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A starter for one test file: servers get `defaults` under the test's own overrides, and all of
+ * them stop after the file's tests.
+ */
+export function serverPool(defaults: Partial<Config> = {}): (overrides?: Partial<Config>, deps?: Partial<AppDeps>) => Promise<TestServer> {
+  const servers: TestServer[] = [];
+  after(() => Promise.all(servers.map((s) => s.stop())));
+  return async (overrides = {}, deps = {}) => {
+    const s = await startServer({ ...defaults, ...overrides }, deps);
+    servers.push(s);
+    return s;
+  };
 }

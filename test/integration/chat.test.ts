@@ -1,17 +1,11 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestClient, type Json } from '../helpers/client.ts';
-import { eventually, fetchMetrics, metricValue, startServer, type TestServer } from '../helpers/server.ts';
+import { eventually, fetchMetrics, metricValue, serverPool } from '../helpers/server.ts';
 
-const servers: TestServer[] = [];
-after(() => Promise.all(servers.map((s) => s.stop())));
-async function server(overrides: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const s = await startServer({ pingIntervalMs: 1000, ...overrides });
-  servers.push(s);
-  return s;
-}
+const server = serverPool({ pingIntervalMs: 1000 });
 
 test('a new socket is welcomed into lobby with a generated name and can say at once', async () => {
   const s = await server();

@@ -1,17 +1,11 @@
 // Replay on `join` with `since`, with the in-process broker (REDIS_URL unset): the same
 // protocol the Redis broker speaks, proven here with Node alone.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClient, type Json } from '../helpers/client.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { serverPool, type TestServer } from '../helpers/server.ts';
 
-const servers: TestServer[] = [];
-after(() => Promise.all(servers.map((s) => s.stop())));
-async function server(overrides: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const s = await startServer({ rateLimitPerSec: 1000, ...overrides });
-  servers.push(s);
-  return s;
-}
+const server = serverPool({ rateLimitPerSec: 1000 });
 
 async function member(s: TestServer, room: string, name: string): Promise<TestClient> {
   const c = await TestClient.connect(s.wsUrl);

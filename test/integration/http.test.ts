@@ -1,18 +1,12 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { TestClient } from '../helpers/client.ts';
-import { eventually, fetchMetrics, metricValue, startServer, type TestServer } from '../helpers/server.ts';
+import { eventually, fetchMetrics, metricValue, serverPool, startServer } from '../helpers/server.ts';
 
-const servers: TestServer[] = [];
-after(() => Promise.all(servers.map((s) => s.stop())));
-async function server(overrides: Parameters<typeof startServer>[0] = {}, deps: Parameters<typeof startServer>[1] = {}): Promise<TestServer> {
-  const s = await startServer({ pingIntervalMs: 1000, ...overrides }, deps);
-  servers.push(s);
-  return s;
-}
+const server = serverPool({ pingIntervalMs: 1000 });
 
 /** A raw request, so the path reaches the server exactly as written (fetch would normalise `..`). */
 function raw(port: number, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {

@@ -1,16 +1,10 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { TestClient } from '../helpers/client.ts';
-import { eventually, fetchMetrics, metricValue, startServer, type TestServer } from '../helpers/server.ts';
+import { eventually, fetchMetrics, metricValue, serverPool } from '../helpers/server.ts';
 
-const servers: TestServer[] = [];
-after(() => Promise.all(servers.map((s) => s.stop())));
-async function server(overrides: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const s = await startServer({ pingIntervalMs: 50, ...overrides });
-  servers.push(s);
-  return s;
-}
+const server = serverPool({ pingIntervalMs: 50 });
 
 test('the server sends ping on the interval and records the round trip of each pong', async () => {
   const s = await server();

@@ -1,17 +1,11 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { TestClient } from '../helpers/client.ts';
-import { eventually, fetchMetrics, metricValue, startServer, type TestServer } from '../helpers/server.ts';
+import { eventually, fetchMetrics, metricValue, serverPool } from '../helpers/server.ts';
 import { parseConfig } from '../../src/config/config.ts';
 
-const servers: TestServer[] = [];
-after(() => Promise.all(servers.map((s) => s.stop())));
-async function server(overrides: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const s = await startServer({ pingIntervalMs: 1000, ...overrides });
-  servers.push(s);
-  return s;
-}
+const server = serverPool({ pingIntervalMs: 1000 });
 
 function status(promise: Promise<unknown>): Promise<number> {
   return promise.then(
