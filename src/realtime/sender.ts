@@ -31,10 +31,19 @@ export interface Sender {
   close(socket: ClientSocket, code: number, reason: string): void;
 }
 
-/** What the sender reads of a `ws` socket beyond its public API. */
+/** What the sender reads of a `ws` socket beyond its public API (ws 8.x); absent, it uses `send`. */
 interface WsInternals {
-  _socket: Socket;
-  _sender: { _bufferedBytes: number };
+  _socket?: Socket;
+  _sender?: { _bufferedBytes?: number };
+}
+
+/**
+ * The TCP socket to write a whole frame to directly, or undefined when `ws` holds frames back
+ * (compression, Blobs: never on this server) or its internals are not the ones known here.
+ */
+export function directSocket(socket: ClientSocket): Socket | undefined {
+  const internals = socket as unknown as WsInternals;
+  return internals._sender?._bufferedBytes === 0 ? internals._socket : undefined;
 }
 
 const TEXT = { binary: false } as const;
@@ -106,11 +115,11 @@ export function createSender(options: SenderOptions): Sender {
   /** One frame to one socket, then the slow-consumer check. */
   function write(socket: ClientSocket, wire: Buffer): boolean {
     if (socket.readyState !== WebSocket.OPEN) return false;
-    const internals = socket as unknown as WsInternals;
     // The server never compresses nor sends Blobs, so `ws` queues nothing and writes straight
     // through: the same bytes written here keep their place among its own frames. Should it ever
     // hold frames back, go through it.
-    if (internals._sender._bufferedBytes === 0) internals._socket.write(wire);
+    const direct = directSocket(socket);
+    if (direct) direct.write(wire);
     else socket.send(payloadOf(wire), TEXT);
     socket.session.messagesOut++;
     return !slowConsumer(socket);
@@ -122,10 +131,10 @@ export function createSender(options: SenderOptions): Sender {
     let whole = 0;
     for (const socket of batch.sockets) {
       if (socket.readyState !== WebSocket.OPEN) continue;
-      const internals = socket as unknown as WsInternals;
+      const direct = directSocket(socket);
       // The whole batch in one write when it cannot take the socket past its limit...
-      if (internals._sender._bufferedBytes === 0 && socket.bufferedAmount + all.length <= maxBufferedBytes) {
-        internals._socket.write(all);
+      if (direct && socket.bufferedAmount + all.length <= maxBufferedBytes) {
+        direct.write(all);
         socket.session.messagesOut += frames.length;
         whole++;
         continue;

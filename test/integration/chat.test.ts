@@ -136,3 +136,21 @@ test('a slow consumer is closed with 1013 and freed, without holding up the othe
   assert.ok(Number(warn.bufferedBytes) <= maxBufferedBytes + 4096, 'buffered no more than the limit plus one message');
   fast.close();
 });
+
+test("broadcasts take the direct write path with the installed ws (its internals are the ones the sender knows)", async () => {
+  const { directSocket } = await import('../../src/realtime/sender.ts');
+  const { WebSocketServer } = await import('ws');
+  const { ClientSocket } = await import('../../src/realtime/session.ts');
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', WebSocket: ClientSocket });
+  await new Promise((r) => wss.once('listening', r));
+  const accepted = new Promise<InstanceType<typeof ClientSocket>>((r) => wss.once('connection', (ws) => r(ws as InstanceType<typeof ClientSocket>)));
+  const address = wss.address() as { port: number };
+  const c = await TestClient.connect(`ws://127.0.0.1:${address.port}`);
+  try {
+    assert.ok(directSocket(await accepted), 'ws internals changed: update directSocket() in src/realtime/sender.ts');
+  } finally {
+    c.close();
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((r) => wss.close(r));
+  }
+});

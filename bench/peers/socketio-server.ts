@@ -1,0 +1,80 @@
+// Peer 2: Socket.IO 4 (websocket transport only) doing the service's job. The heartbeat is the
+// Socket.IO way of the protocol's ping/pong: an emit with an acknowledgement per socket every
+// PING_INTERVAL_MS (engine.io's own 25 s ping stays at its default).
+import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { Server, type Socket } from 'socket.io';
+
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST ?? '127.0.0.1';
+const pingIntervalMs = Number(process.env.PING_INTERVAL_MS ?? 1000);
+const pongTimeoutMs = Number(process.env.PONG_TIMEOUT_MS ?? 10_000);
+
+interface State {
+  room: string;
+  name: string;
+  lastPong: number;
+}
+
+const server = createServer((req, res) => {
+  if (req.url === '/healthz') res.writeHead(200).end();
+});
+const io = new Server(server, { transports: ['websocket'], perMessageDeflate: false, serveClient: false });
+const sequences = new Map<string, number>();
+const changed = new Set<string>();
+let flushTimer: NodeJS.Timeout | undefined;
+
+function presence(room: string): void {
+  changed.add(room);
+  flushTimer ??= setTimeout(() => {
+    flushTimer = undefined;
+    for (const r of changed) io.to(r).emit('presence', { room: r, members: io.sockets.adapter.rooms.get(r)?.size ?? 0 });
+    changed.clear();
+  }, 50);
+}
+
+function state(socket: Socket): State {
+  return socket.data as State;
+}
+
+io.on('connection', (socket) => {
+  const s: State = { room: 'lobby', name: `guest-${randomBytes(2).toString('hex')}`, lastPong: Date.now() };
+  socket.data = s;
+  void socket.join('lobby');
+  socket.emit('welcome', { id: socket.id, room: 'lobby', name: s.name });
+  presence('lobby');
+  socket.on('join', (msg: { room?: unknown; name?: unknown }) => {
+    if (typeof msg?.room !== 'string' || typeof msg.name !== 'string') return;
+    void socket.leave(s.room);
+    presence(s.room);
+    s.room = msg.room;
+    s.name = msg.name;
+    void socket.join(msg.room);
+    socket.emit('welcome', { id: socket.id, room: msg.room, name: msg.name });
+    presence(msg.room);
+  });
+  socket.on('say', (msg: { text?: unknown }) => {
+    if (typeof msg?.text !== 'string') return;
+    const seq = (sequences.get(s.room) ?? 0) + 1;
+    sequences.set(s.room, seq);
+    io.to(s.room).emit('message', { id: String(seq), room: s.room, from: s.name, text: msg.text, ts: Date.now() });
+  });
+  socket.on('disconnect', () => presence(s.room));
+});
+
+setInterval(() => {
+  const now = Date.now();
+  for (const socket of io.sockets.sockets.values()) {
+    const s = state(socket);
+    if (s.lastPong < now - pongTimeoutMs) {
+      socket.disconnect(true);
+      continue;
+    }
+    socket.emit('hb', () => {
+      s.lastPong = Date.now();
+    });
+  }
+}, pingIntervalMs);
+
+server.listen(port, host, () => process.stdout.write(`listening ${port}\n`));
+process.on('SIGTERM', () => process.exit(0));
