@@ -18,7 +18,7 @@ import { buildImage, composeDefault, composeProject, docker, dockerTools, imageF
 import type { ComposeProject, DockerTools } from './stack/docker.ts';
 import { chatExchange, freePort, get, openPeer, pingPongRounds } from './stack/net.ts';
 import type { Peer } from './stack/net.ts';
-import { waitUntil } from './stack/proc.ts';
+import { failureTracking, log, waitUntil } from './stack/proc.ts';
 
 const PING_INTERVAL_MS = 1000;
 // Shortened from the default 3600s so that outliving it takes seconds, not minutes; still
@@ -38,23 +38,8 @@ before(() => {
   chromiumPath();
 });
 
-let failed = false;
 
-/** it(), remembering a failure so that the teardown can show the containers' logs. */
-function check(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  });
-}
-
-function log(line: string): void {
-  console.log(`# ${line}`);
-}
+const { check, failed } = failureTracking(it);
 
 describe('container image (Dockerfile)', () => {
   const tag = `socketship-stack-test:${runId}`;
@@ -178,7 +163,7 @@ describe('docker compose up: the app behind nginx', () => {
   after(async () => {
     idle?.close();
     if (project) {
-      if (failed) {
+      if (failed()) {
         for (const s of ['app', 'proxy']) console.error(`--- ${s} logs ---\n${(await project.logs(s)).split('\n').slice(-60).join('\n')}`);
       }
       await project.down();

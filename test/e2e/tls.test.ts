@@ -15,7 +15,7 @@ import { composeProject, docker, dockerTools, imageFromEnv, uniqueName } from '.
 import type { ComposeProject, DockerTools } from './stack/docker.ts';
 import { chatExchange, freePort, get, openPeer, pingPongRounds } from './stack/net.ts';
 import type { Peer } from './stack/net.ts';
-import { requireExecutable, run, waitUntil } from './stack/proc.ts';
+import { failureTracking, log, requireExecutable, run, waitUntil } from './stack/proc.ts';
 
 const runId = uniqueName('');
 const DOMAIN = `tls-${runId}.socketship.test`;
@@ -28,23 +28,9 @@ let httpsPort = 0;
 let challPort = 0;
 /** pebble's root, fetched from its management API: the only CA the clients trust. */
 let rootPem = '';
-let failed = false;
 const appImage = `socketship-tls-test:${runId}`;
 
-function check(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  });
-}
-
-function log(line: string): void {
-  console.log(`# ${line}`);
-}
+const { check, failed } = failureTracking(it);
 
 /** A /24 for the test's ACME network that no Docker network uses yet. */
 async function freeSubnet(): Promise<string> {
@@ -160,7 +146,7 @@ describe('TLS mode: Let\'s Encrypt flow against a local ACME server (pebble)', (
 
   after(async () => {
     if (project) {
-      if (failed) {
+      if (failed()) {
         for (const s of ['app', 'proxy', 'certbot']) console.error(`--- ${s} logs ---\n${(await project.logs(s)).split('\n').slice(-50).join('\n')}`);
       }
       await project.down();

@@ -100,3 +100,29 @@ export async function waitUntil<T>(what: string, check: () => Promise<T | undefi
   const detail = last instanceof Error ? `: ${last.message}` : '';
   throw new Error(`timed out waiting for ${what} (${opts.tries} tries, ${opts.timeoutMs} ms)${detail}`);
 }
+
+/**
+ * it() that remembers a failure, so that a suite's teardown can show the containers' logs only
+ * when something went wrong.
+ */
+export function failureTracking(it: (name: string, fn: () => Promise<void>) => unknown): { check(name: string, fn: () => Promise<void>): void; failed(): boolean } {
+  let failed = false;
+  return {
+    check(name, fn) {
+      it(name, async () => {
+        try {
+          await fn();
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      });
+    },
+    failed: () => failed,
+  };
+}
+
+/** A line of the suite's own report, as TAP diagnostics. */
+export function log(line: string): void {
+  console.log(`# ${line}`);
+}
