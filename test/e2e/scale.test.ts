@@ -47,6 +47,9 @@ describe('compose scale: rolling restart under chat load', () => {
       REDIS_HEALTH_INTERVAL: '1s',
       RATE_LIMIT_PER_SEC: '100',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // This suite is about restarts, not the history bound: a reconnect slowed by a busy
+      // two-core machine must not turn into a (correctly reported) truncated replay.
+      HISTORY_SIZE: '1000',
     });
     // A busy Docker engine (other suites, two cores) can take longer than Compose's default 60 s per API call.
     await project.run(['up', '--detach', '--build', '--scale', `app=${REPLICAS}`], { timeoutMs: 360_000, env: { ...tools.env, COMPOSE_HTTP_TIMEOUT: '240' } });
