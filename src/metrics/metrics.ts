@@ -5,8 +5,26 @@ export type InboundType = 'pong' | 'join' | 'say' | 'invalid';
 export type OutboundType = 'ping' | 'welcome' | 'message' | 'presence' | 'history';
 export type RejectReason = 'not_found' | 'origin' | 'capacity' | 'shutting_down' | 'bad_request';
 
-const INBOUND: readonly InboundType[] = ['pong', 'join', 'say', 'invalid'];
-const OUTBOUND: readonly OutboundType[] = ['ping', 'welcome', 'message', 'presence', 'history'];
+
+/**
+ * A counter fed from plain numbers the hot paths add to, drained into prom-client at scrape time.
+ * With `label`, each key of `counts` is one label value; without, the keys are summed.
+ */
+function drainedCounter<K extends string>(registry: Registry, name: string, help: string, counts: Record<K, number>, label?: string): void {
+  new Counter({
+    name,
+    help,
+    labelNames: label ? [label] : [],
+    registers: [registry],
+    collect() {
+      for (const key of Object.keys(counts) as K[]) {
+        if (label) this.labels(key).inc(counts[key]);
+        else this.inc(counts[key]);
+        counts[key] = 0;
+      }
+    },
+  });
+}
 
 /** Counters the hot paths touch: plain additions, read into prom-client only when /metrics is scraped. */
 export interface Metrics extends BrokerMetrics {
@@ -46,54 +64,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const closes = new Counter({ name: `${p}closes_total`, help: 'WebSocket closes by close code', labelNames: ['code'], registers: [registry] });
   // The per-message counts are plain numbers on the hot paths, handed to prom-client when the
   // registry is read (collect), so a message costs an addition rather than a label lookup.
-  const tally = {
-    in: { pong: 0, join: 0, say: 0, invalid: 0 } satisfies Record<InboundType, number>,
-    out: { ping: 0, welcome: 0, message: 0, presence: 0, history: 0 } satisfies Record<OutboundType, number>,
-    bytesIn: 0,
-    bytesOut: 0,
-  };
-  new Counter({
-    name: `${p}messages_in_total`,
-    help: 'Messages received by type',
-    labelNames: ['type'],
-    registers: [registry],
-    collect() {
-      for (const t of INBOUND) {
-        this.labels(t).inc(tally.in[t]);
-        tally.in[t] = 0;
-      }
-    },
-  });
-  new Counter({
-    name: `${p}messages_out_total`,
-    help: 'Messages sent by type (one per recipient)',
-    labelNames: ['type'],
-    registers: [registry],
-    collect() {
-      for (const t of OUTBOUND) {
-        this.labels(t).inc(tally.out[t]);
-        tally.out[t] = 0;
-      }
-    },
-  });
-  new Counter({
-    name: `${p}bytes_in_total`,
-    help: 'Payload bytes received',
-    registers: [registry],
-    collect() {
-      this.inc(tally.bytesIn);
-      tally.bytesIn = 0;
-    },
-  });
-  new Counter({
-    name: `${p}bytes_out_total`,
-    help: 'Payload bytes sent (summed over recipients)',
-    registers: [registry],
-    collect() {
-      this.inc(tally.bytesOut);
-      tally.bytesOut = 0;
-    },
-  });
+  const messagesIn: Record<InboundType, number> = { pong: 0, join: 0, say: 0, invalid: 0 };
+  const messagesOut: Record<OutboundType, number> = { ping: 0, welcome: 0, message: 0, presence: 0, history: 0 };
+  const bytesIn = { total: 0 };
+  const bytesOut = { total: 0 };
+  drainedCounter(registry, `${p}messages_in_total`, 'Messages received by type', messagesIn, 'type');
+  drainedCounter(registry, `${p}messages_out_total`, 'Messages sent by type (one per recipient)', messagesOut, 'type');
+  drainedCounter(registry, `${p}bytes_in_total`, 'Payload bytes received', bytesIn);
+  drainedCounter(registry, `${p}bytes_out_total`, 'Payload bytes sent (summed over recipients)', bytesOut);
   const rtt = new Histogram({
     name: `${p}ping_rtt_seconds`,
     help: 'Time from the server sending ping to receiving the pong',
@@ -115,19 +93,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const brokerUp = new Gauge({ name: `${p}broker_connected`, help: '1 while the broker is connected (always 1 without Redis)', registers: [registry] });
   brokerUp.set(1);
 
-
   return {
     registry,
     connectionOpened: () => opened.inc(),
     closed: (code) => closes.labels(String(code)).inc(),
     messageIn(type, bytes) {
-      tally.in[type]++;
-      tally.bytesIn += bytes;
+      messagesIn[type]++;
+      bytesIn.total += bytes;
     },
     messageOut(type, bytes, count) {
       if (count === 0) return;
-      tally.out[type] += count;
-      tally.bytesOut += bytes * count;
+      messagesOut[type] += count;
+      bytesOut.total += bytes * count;
     },
     pingRtt: (ms) => rtt.observe(ms / 1000),
     upgradeRejected: (reason) => rejected.labels(reason).inc(),
