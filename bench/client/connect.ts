@@ -1,0 +1,89 @@
+// Opening the load generator's connections: `ws` (the service and the bare ws peer share the
+// protocol) or socket.io-client, a bounded number at a time, each bounded in time.
+import { io } from 'socket.io-client';
+import { WebSocket } from 'ws';
+import type { Command, ConnectResult } from '../lib/types.ts';
+import { onWsClose, onWsMessage, state, timeInText, welcomed, type Conn } from './state.ts';
+
+function ignore(): void {}
+
+function connectOne(url: string, index: number, source: string, ownRoom: boolean, timeoutMs: number): Promise<string | undefined> {
+  const conn: Conn = { index, welcomes: 0, open: false };
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (err?: string): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      state.joinWaiters.delete(conn);
+      if (!err) {
+        conn.open = true;
+        state.conns.push(conn);
+      } else {
+        conn.ws?.terminate();
+        conn.sio?.disconnect();
+      }
+      resolve(err);
+    };
+    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    const joined = (): void => {
+      if (!ownRoom) return finish();
+      state.joinWaiters.set(conn, () => finish());
+      const join = { type: 'join', room: `r${index}`, name: `b${index}` };
+      if (conn.ws) conn.ws.send(JSON.stringify(join));
+      else conn.sio?.emit('join', join);
+    };
+    if (state.kind === 'ws') {
+      const ws = new WebSocket(url, { localAddress: source, perMessageDeflate: false }) as WebSocket & { conn: Conn };
+      ws.conn = conn;
+      conn.ws = ws;
+      ws.on('message', onWsMessage as (this: WebSocket, data: Buffer, isBinary: boolean) => void);
+      ws.on('close', onWsClose as (this: WebSocket) => void);
+      ws.on('error', (e: Error) => finish(e.message));
+      ws.once('open', () => {
+        ws.off('error', ws.listeners('error')[0] as () => void);
+        ws.on('error', ignore);
+        joined();
+      });
+    } else {
+      const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, localAddress: source, timeout: timeoutMs } as Parameters<typeof io>[1]);
+      conn.sio = s;
+      s.on('hb', (ack: () => void) => {
+        ack();
+        state.pongs++;
+      });
+      s.on('message', (m: { text: string }) => state.onChat(conn, timeInText(m.text)));
+      s.on('welcome', () => welcomed(conn));
+      s.on('disconnect', () => {
+        if (conn.open) state.closed++;
+        conn.open = false;
+      });
+      s.once('connect_error', (e: Error) => finish(e.message));
+      s.once('connect', joined);
+    }
+  });
+}
+
+export async function connect(c: Extract<Command, { cmd: 'connect' }>): Promise<ConnectResult> {
+  state.kind = c.kind;
+  state.joinWaiters = new Map();
+  const started = Date.now();
+  // Bounded: every socket gets timeoutMs, the whole batch 20 ms a socket (at least 60 s).
+  const deadline = started + Math.max(60_000, c.n * 20);
+  let next = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < c.n && Date.now() < deadline) {
+      const i = next++;
+      const err = await connectOne(c.url, i, c.sources[i % c.sources.length]!, c.ownRooms, c.timeoutMs);
+      if (err) {
+        failed++;
+        firstError ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(c.concurrency, c.n) }, worker));
+  state.conns.sort((a, b) => a.index - b.index);
+  return { connected: state.conns.length, failed, ms: Date.now() - started, ...(firstError ? { firstError } : {}) };
+}

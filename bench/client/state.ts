@@ -1,0 +1,80 @@
+// The load generator's connections and counters, and the byte-level reading of incoming frames
+// (hot path: a broadcast to 10k sockets is read here 10k times, so no JSON.parse).
+import { performance } from 'node:perf_hooks';
+import type { Socket } from 'socket.io-client';
+import type { WebSocket } from 'ws';
+import type { Kind, Reply } from '../lib/types.ts';
+
+export const clock = (): number => performance.timeOrigin + performance.now();
+export const send = (reply: Reply): void => void process.send?.(reply);
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+export interface Conn {
+  index: number;
+  ws?: WebSocket;
+  sio?: Socket;
+  welcomes: number;
+  open: boolean;
+}
+
+type ChatHandler = (conn: Conn, scheduledAt: number) => void;
+
+export const state = {
+  conns: [] as Conn[],
+  kind: 'ws' as Kind,
+  pongs: 0,
+  closed: 0,
+  onChat: (() => {}) as ChatHandler,
+  joinWaiters: new Map<Conn, () => void>(),
+};
+
+const TEXT_MARK = Buffer.from('"text":"T');
+const PING = 0x70; // 'p'
+const MSG = 0x6d; // 'm', at index 9 of '{"type":"message"...'
+const WEL = 0x77; // 'w', of welcome
+
+/** The scheduled send time carried at the start of the text: "T<ms since epoch>|...". */
+function timeInFrame(data: Buffer): number {
+  const at = data.indexOf(TEXT_MARK);
+  if (at < 0) return Number.NaN;
+  const start = at + TEXT_MARK.length;
+  const end = data.indexOf(0x7c /* | */, start);
+  return Number(data.toString('latin1', start, end));
+}
+
+export function timeInText(text: string): number {
+  return Number(text.slice(1, text.indexOf('|')));
+}
+
+export function makeText(at: number, bytes: number): string {
+  const head = `T${at.toFixed(3)}|`;
+  return head + 'x'.repeat(Math.max(0, bytes - head.length));
+}
+
+export function welcomed(conn: Conn): void {
+  conn.welcomes++;
+  if (conn.welcomes >= 2) state.joinWaiters.get(conn)?.();
+}
+
+export function onWsMessage(this: WebSocket & { conn: Conn }, data: Buffer, isBinary: boolean): void {
+  if (isBinary) return;
+  if (data.length === 4 && data[0] === PING) {
+    this.send('pong');
+    state.pongs++;
+    return;
+  }
+  const tag = data[9];
+  if (tag === MSG) state.onChat(this.conn, timeInFrame(data));
+  else if (tag === WEL) welcomed(this.conn);
+}
+
+export function onWsClose(this: WebSocket & { conn: Conn }): void {
+  if (this.conn.open) state.closed++;
+  this.conn.open = false;
+}
+
+export function say(conn: Conn, text: string): void {
+  if (!conn.open) return;
+  if (conn.ws) conn.ws.send(`{"type":"say","text":"${text}"}`);
+  else conn.sio?.emit('say', { text });
+}

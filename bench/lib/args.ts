@@ -1,0 +1,138 @@
+// The harness's command line: which run (full, quick, smoke), which servers and scenario groups,
+// and every size and window the scenarios use, read once from process.argv.
+//
+// Flags: --quick | --smoke (tiny, unpinned, for the test suite) | --reps N | --servers a,b
+//        --scenarios c10k,b1k,echo,nginx | --out DIR | --no-pin
+//        --profile DIR (server --cpu-prof) | --service-entry PATH (the service's main.ts from another checkout)
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kind } from './types.ts';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export type ServerName = 'service' | 'ws' | 'sio';
+export const SERVERS: Record<ServerName, { entry: string; kind: Kind; label: string }> = {
+  service: { entry: join(ROOT, 'src/main.ts'), kind: 'ws', label: 'Socketship' },
+  ws: { entry: join(ROOT, 'bench/peers/ws-server.ts'), kind: 'ws', label: 'bare ws' },
+  sio: { entry: join(ROOT, 'bench/peers/socketio-server.ts'), kind: 'sio', label: 'Socket.IO' },
+};
+export const GROUP_NAMES = ['c10k', 'b1k', 'echo', 'nginx'] as const;
+export type GroupName = (typeof GROUP_NAMES)[number];
+
+export interface Settings {
+  mode: 'full' | 'quick' | 'smoke';
+  reps: number;
+  bigN: number;
+  smallN: number;
+  echoConns: number;
+  inflight: number;
+  bytes: number;
+  settleMs: number;
+  hbWarmMs: number;
+  hbWindowMs: number;
+  b10kRate: number;
+  b1kRate: number;
+  bWarmMs: number;
+  bWindowMs: number;
+  bDrainMs: number;
+  fanPublishers: number;
+  fanRate: number;
+  fanWarmMs: number;
+  fanWindowMs: number;
+  echoWarmMs: number;
+  echoWindowMs: number;
+  connectConcurrency: number;
+}
+
+export const FULL: Settings = {
+  mode: 'full',
+  reps: 3,
+  bigN: 10_000,
+  smallN: 1_000,
+  echoConns: 100,
+  inflight: 8,
+  bytes: 64,
+  settleMs: 2_000,
+  hbWarmMs: 1_000,
+  hbWindowMs: 6_000,
+  b10kRate: 2,
+  b1kRate: 10,
+  bWarmMs: 1_000,
+  bWindowMs: 12_000,
+  bDrainMs: 2_000,
+  fanPublishers: 20,
+  fanRate: 100,
+  fanWarmMs: 1_500,
+  fanWindowMs: 5_000,
+  echoWarmMs: 1_000,
+  echoWindowMs: 5_000,
+  connectConcurrency: 64,
+};
+// One repetition at full size with short windows: a look in under 3 minutes, not a result to commit.
+const QUICK: Settings = {
+  ...FULL,
+  mode: 'quick',
+  reps: 1,
+  hbWarmMs: 500,
+  hbWindowMs: 3_000,
+  settleMs: 1_500,
+  bWarmMs: 500,
+  bWindowMs: 3_000,
+  bDrainMs: 1_000,
+  fanWarmMs: 1_000,
+  fanWindowMs: 2_500,
+  echoWarmMs: 500,
+  echoWindowMs: 2_000,
+};
+const SMOKE: Settings = {
+  ...FULL,
+  mode: 'smoke',
+  reps: 1,
+  bigN: 6,
+  smallN: 4,
+  echoConns: 2,
+  inflight: 2,
+  settleMs: 100,
+  hbWarmMs: 0,
+  hbWindowMs: 500,
+  bWarmMs: 100,
+  bWindowMs: 300,
+  bDrainMs: 200,
+  fanPublishers: 2,
+  fanRate: 20,
+  fanWarmMs: 100,
+  fanWindowMs: 300,
+  echoWarmMs: 100,
+  echoWindowMs: 300,
+  connectConcurrency: 4,
+};
+
+export interface Options {
+  settings: Settings;
+  servers: ServerName[];
+  groups: GroupName[];
+  outDir: string;
+  profileDir: string | undefined;
+  noPin: boolean;
+}
+
+export function parseArgs(argv: readonly string[]): Options {
+  const flag = (name: string): boolean => argv.includes(`--${name}`);
+  const option = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const settings: Settings = { ...(flag('smoke') ? SMOKE : flag('quick') ? QUICK : FULL) };
+  if (option('reps')) settings.reps = Math.max(1, Number(option('reps')));
+  const servers = (option('servers')?.split(',') ?? (settings.mode === 'smoke' ? ['service', 'ws'] : ['service', 'ws', 'sio'])) as ServerName[];
+  const groups = (option('scenarios')?.split(',') ?? (settings.mode === 'smoke' ? ['c10k', 'echo'] : ['c10k', 'b1k', 'echo', 'nginx'])) as GroupName[];
+  for (const s of servers) if (!(s in SERVERS)) throw new Error(`unknown server ${s}`);
+  for (const g of groups) if (!(GROUP_NAMES as readonly string[]).includes(g)) throw new Error(`unknown scenario group ${g} (one of ${GROUP_NAMES.join(', ')})`);
+  // Another checkout's entry point for the service (e.g. a snapshot of a commit, for before/after).
+  const serviceEntry = option('service-entry');
+  if (serviceEntry) SERVERS.service.entry = resolve(serviceEntry);
+  return { settings, servers, groups, outDir: resolve(option('out') ?? join(ROOT, 'bench/results')), profileDir: option('profile'), noPin: flag('no-pin') };
+}
+
+export const options = parseArgs(process.argv.slice(2));
+export const settings = options.settings;
