@@ -3,6 +3,7 @@
 // Clients are `ws` (this service and the bare ws peer share the protocol) or socket.io-client.
 // Every loop is bounded in count and time; timestamps are performance.timeOrigin + now().
 import { connect } from './client/connect.ts';
+import { replay } from './client/replay.ts';
 import { send, state } from './client/state.ts';
 import { broadcast, echo, idle } from './client/windows.ts';
 import type { Command } from './lib/types.ts';
@@ -18,6 +19,8 @@ process.on('message', (command: Command) => {
         return send({ reply: 'window', result: await echo(command) });
       case 'broadcast':
         return send({ reply: 'window', result: await broadcast(command) });
+      case 'replay':
+        return send({ reply: 'replay', result: await replay(command) });
       case 'exit':
         for (const conn of state.conns) {
           conn.open = false;

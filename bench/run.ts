@@ -18,11 +18,41 @@ import { groupB1k } from './scenarios/b1k.ts';
 import { groupC10k } from './scenarios/c10k.ts';
 import { groupEcho } from './scenarios/echo.ts';
 import { groupNginx } from './scenarios/nginx.ts';
+import { groupRedis } from './scenarios/redis.ts';
+import { groupStorm } from './scenarios/storm.ts';
+import { redisMissing } from './lib/redis.ts';
 
 const { servers, groups, outDir } = options;
 if (!pin && settings.mode !== 'smoke') console.log('note: not pinning processes to cores (taskset missing, --no-pin or one core): figures are noisier');
 
-const GROUPS: Record<GroupName, (name: ServerName, rep: number) => Promise<void>> = { c10k: groupC10k, b1k: groupB1k, echo: groupEcho, nginx: groupNginx };
+interface Group {
+  run: (name: ServerName, rep: number) => Promise<void>;
+  /** The servers the group compares (default: every server of the run). */
+  only?: readonly ServerName[];
+}
+const GROUPS: Record<GroupName, Group> = {
+  c10k: { run: groupC10k },
+  b1k: { run: groupB1k },
+  echo: { run: groupEcho },
+  nginx: { run: groupNginx },
+  // Bare ws has no multi-instance mode; the connect storm compares the service with itself (auth off, HS256, RS256).
+  redis: { run: groupRedis, only: ['service', 'sio'] },
+  storm: { run: groupStorm, only: ['service'] },
+};
+
+/** The scale-out groups need a real Redis and pinned processes: without them, stop with the reason. */
+function requireTools(plan: readonly GroupName[]): void {
+  if (settings.mode === 'smoke') return;
+  const problems: string[] = [];
+  if (plan.includes('redis')) {
+    const missing = redisMissing();
+    if (missing) problems.push(missing);
+  }
+  if ((plan.includes('redis') || plan.includes('storm')) && !pin && !options.noPin) problems.push('taskset is missing (util-linux) or the machine has one core: the scale-out scenarios pin servers and load generator to separate cores');
+  if (problems.length === 0) return;
+  console.error(`bench: cannot run the scale-out scenarios:\n${problems.map((p) => `- ${p}`).join('\n')}\n(leave them out with --scenarios c10k,b1k,echo,nginx)`);
+  process.exit(2);
+}
 
 function git(args: string[]): string {
   try {
@@ -44,14 +74,14 @@ function version(pkg: string): string {
 async function runAll(plan: GroupName[]): Promise<void> {
   for (let rep = 1; rep <= settings.reps; rep++) {
     for (const g of plan) {
-      for (const name of servers) {
+      for (const name of servers.filter((n) => GROUPS[g].only?.includes(n) ?? true)) {
         // A group whose windows saw other work on the machine runs once more (the machine may be shared).
         for (let attempt = 1; attempt <= 2; attempt++) {
           const t = Date.now();
           const before = rows.length;
           resetDisturbed();
           try {
-            await GROUPS[g](name, rep);
+            await GROUPS[g].run(name, rep);
           } catch (err) {
             console.log(`  ${g} ${name} rep ${rep} FAILED: ${(err as Error).message}`);
             skipped.push(`${g} ${name} rep ${rep}: ${(err as Error).message}`);
@@ -76,6 +106,7 @@ async function main(): Promise<void> {
     console.log(`note: skipping the via-nginx scenario: ${nginxSkip}`);
   }
   const plan = groups.filter((g) => !(g === 'nginx' && nginxSkip));
+  requireTools(plan);
   console.log(`bench ${settings.mode}: ${settings.reps} reps x [${plan.join(', ')}] x [${servers.join(', ')}], pinned: ${pin}, fd hard limit ${hardLimit}`);
   await runAll(plan);
   // The limit a server actually ran with (children raise soft to hard).

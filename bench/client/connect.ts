@@ -3,12 +3,21 @@
 import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import type { Command, ConnectResult } from '../lib/types.ts';
-import { onWsClose, onWsMessage, state, timeInText, welcomed, type Conn } from './state.ts';
+import { onWsClose, onWsMessage, send, state, timeInText, welcomed, type Conn } from './state.ts';
 
 function ignore(): void {}
 
-function connectOne(url: string, index: number, source: string, ownRoom: boolean, timeoutMs: number): Promise<string | undefined> {
+interface Placement {
+  instance?: number | undefined;
+  /** Sent as `Authorization: Bearer` on the upgrade. */
+  token?: string | undefined;
+  /** Once open, join the lobby again asking for the messages after this id (the service's replay). */
+  since?: string | undefined;
+}
+
+export function connectOne(url: string, index: number, source: string, ownRoom: boolean, timeoutMs: number, placement: Placement = {}): Promise<string | undefined> {
   const conn: Conn = { index, welcomes: 0, open: false };
+  if (placement.instance !== undefined) conn.instance = placement.instance;
   return new Promise((resolve) => {
     let done = false;
     const finish = (err?: string): void => {
@@ -27,6 +36,7 @@ function connectOne(url: string, index: number, source: string, ownRoom: boolean
     };
     const timer = setTimeout(() => finish('timeout'), timeoutMs);
     const joined = (): void => {
+      if (placement.since !== undefined) conn.ws?.send(JSON.stringify({ type: 'join', room: 'lobby', name: `b${index}`, since: placement.since }));
       if (!ownRoom) return finish();
       state.joinWaiters.set(conn, () => finish());
       const join = { type: 'join', room: `r${index}`, name: `b${index}` };
@@ -34,7 +44,8 @@ function connectOne(url: string, index: number, source: string, ownRoom: boolean
       else conn.sio?.emit('join', join);
     };
     if (state.kind === 'ws') {
-      const ws = new WebSocket(url, { localAddress: source, perMessageDeflate: false }) as WebSocket & { conn: Conn };
+      const headers = placement.token ? { authorization: `Bearer ${placement.token}` } : undefined;
+      const ws = new WebSocket(url, { localAddress: source, perMessageDeflate: false, ...(headers ? { headers } : {}) }) as WebSocket & { conn: Conn };
       ws.conn = conn;
       conn.ws = ws;
       ws.on('message', onWsMessage as (this: WebSocket, data: Buffer, isBinary: boolean) => void);
@@ -67,6 +78,10 @@ function connectOne(url: string, index: number, source: string, ownRoom: boolean
 export async function connect(c: Extract<Command, { cmd: 'connect' }>): Promise<ConnectResult> {
   state.kind = c.kind;
   state.joinWaiters = new Map();
+  if (c.trackIds) state.trackIds = true;
+  const from = c.indexFrom ?? 0;
+  const before = state.conns.length;
+  if (c.marks) send({ reply: 'mark', mark: 'start' });
   const started = Date.now();
   // Bounded: every socket gets timeoutMs, the whole batch 20 ms a socket (at least 60 s).
   const deadline = started + Math.max(60_000, c.n * 20);
@@ -76,7 +91,7 @@ export async function connect(c: Extract<Command, { cmd: 'connect' }>): Promise<
   const worker = async (): Promise<void> => {
     while (next < c.n && Date.now() < deadline) {
       const i = next++;
-      const err = await connectOne(c.url, i, c.sources[i % c.sources.length]!, c.ownRooms, c.timeoutMs);
+      const err = await connectOne(c.url, from + i, c.sources[i % c.sources.length]!, c.ownRooms, c.timeoutMs, { instance: c.instance, token: c.tokens?.[i] });
       if (err) {
         failed++;
         firstError ??= err;
@@ -84,6 +99,8 @@ export async function connect(c: Extract<Command, { cmd: 'connect' }>): Promise<
     }
   };
   await Promise.all(Array.from({ length: Math.min(c.concurrency, c.n) }, worker));
+  const ms = Date.now() - started;
+  if (c.marks) send({ reply: 'mark', mark: 'end' });
   state.conns.sort((a, b) => a.index - b.index);
-  return { connected: state.conns.length, failed, ms: Date.now() - started, ...(firstError ? { firstError } : {}) };
+  return { connected: state.conns.length - before, failed, ms, ...(firstError ? { firstError } : {}) };
 }

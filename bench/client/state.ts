@@ -15,6 +15,10 @@ export interface Conn {
   sio?: Socket;
   welcomes: number;
   open: boolean;
+  /** The instance this connection went to (scale-out scenarios). */
+  instance?: number;
+  /** The id of the last chat message received, when ids are tracked. */
+  lastId?: string;
 }
 
 type ChatHandler = (conn: Conn, scheduledAt: number) => void;
@@ -26,6 +30,9 @@ export const state = {
   closed: 0,
   onChat: (() => {}) as ChatHandler,
   joinWaiters: new Map<Conn, () => void>(),
+  trackIds: false,
+  /** Frames other than chat, welcome and ping (e.g. the service's `history`), when listened to. */
+  onOther: undefined as ((conn: Conn, data: Buffer) => void) | undefined,
 };
 
 const TEXT_MARK = Buffer.from('"text":"T');
@@ -40,6 +47,15 @@ function timeInFrame(data: Buffer): number {
   const start = at + TEXT_MARK.length;
   const end = data.indexOf(0x7c /* | */, start);
   return Number(data.toString('latin1', start, end));
+}
+
+const ID_MARK = Buffer.from('"id":"');
+
+function idInFrame(data: Buffer): string | undefined {
+  const at = data.indexOf(ID_MARK);
+  if (at < 0) return undefined;
+  const start = at + ID_MARK.length;
+  return data.toString('latin1', start, data.indexOf(0x22 /* " */, start));
 }
 
 export function timeInText(text: string): number {
@@ -64,8 +80,11 @@ export function onWsMessage(this: WebSocket & { conn: Conn }, data: Buffer, isBi
     return;
   }
   const tag = data[9];
-  if (tag === MSG) state.onChat(this.conn, timeInFrame(data));
-  else if (tag === WEL) welcomed(this.conn);
+  if (tag === MSG) {
+    if (state.trackIds) this.conn.lastId = idInFrame(data);
+    state.onChat(this.conn, timeInFrame(data));
+  } else if (tag === WEL) welcomed(this.conn);
+  else state.onOther?.(this.conn, data);
 }
 
 export function onWsClose(this: WebSocket & { conn: Conn }): void {

@@ -70,12 +70,17 @@ export async function broadcast(c: Extract<Command, { cmd: 'broadcast' }>): Prom
   const interval = 1000 / c.rate;
   let received = 0;
   let arrived = 0;
-  state.onChat = (_conn, at) => {
+  // Scale-out: the publishers are on one instance; deliveries on the others are also counted apart.
+  const home = publishers[0]!.instance;
+  const far = home === undefined ? undefined : histogram();
+  state.onChat = (conn, at) => {
     const now = clock();
     if (now >= winStart && now < winEnd) received++;
     if (at >= winStart && at < winEnd) {
       arrived++;
-      h.recordValue(Math.max(1, Math.round((now - at) * 1000)));
+      const us = Math.max(1, Math.round((now - at) * 1000));
+      h.recordValue(us);
+      if (far && conn.instance !== home) far.recordValue(us);
     }
   };
   const k0 = state.closed;
@@ -115,5 +120,6 @@ export async function broadcast(c: Extract<Command, { cmd: 'broadcast' }>): Prom
     pongs: 0,
     closedDuring: state.closed - k0,
     latencyMs: summary(h),
+    ...(far ? { farLatencyMs: summary(far) } : {}),
   };
 }

@@ -2,7 +2,7 @@
 // and every size and window the scenarios use, read once from process.argv.
 //
 // Flags: --quick | --smoke (tiny, unpinned, for the test suite) | --reps N | --servers a,b
-//        --scenarios c10k,b1k,echo,nginx | --out DIR | --no-pin
+//        --scenarios c10k,b1k,echo,nginx,redis,storm | --out DIR | --no-pin
 //        --profile DIR (server --cpu-prof) | --service-entry PATH (the service's main.ts from another checkout)
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ export const SERVERS: Record<ServerName, { entry: string; kind: Kind; label: str
   ws: { entry: join(ROOT, 'bench/peers/ws-server.ts'), kind: 'ws', label: 'bare ws' },
   sio: { entry: join(ROOT, 'bench/peers/socketio-server.ts'), kind: 'sio', label: 'Socket.IO' },
 };
-export const GROUP_NAMES = ['c10k', 'b1k', 'echo', 'nginx'] as const;
+export const GROUP_NAMES = ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];
 
 export interface Settings {
@@ -42,6 +42,18 @@ export interface Settings {
   echoWarmMs: number;
   echoWindowMs: number;
   connectConcurrency: number;
+  /** Scale-out (two instances and Redis): members split over the instances. */
+  redisMembers: number;
+  /** The scale-out broadcast window (10 messages/s, like broadcast-1k). */
+  redisWindowMs: number;
+  /** Publish rates tried in order for the throughput ceiling; the steps stop at the first miss. */
+  ceilingRates: number[];
+  ceilingWarmMs: number;
+  ceilingWindowMs: number;
+  /** Messages published while the replaying clients are away. */
+  replayMissed: number;
+  /** Connects per variant of the connect storm. */
+  stormN: number;
 }
 
 export const FULL: Settings = {
@@ -67,6 +79,13 @@ export const FULL: Settings = {
   echoWarmMs: 1_000,
   echoWindowMs: 5_000,
   connectConcurrency: 64,
+  redisMembers: 1_000,
+  redisWindowMs: 6_000,
+  ceilingRates: [25, 50, 100, 150, 200, 300, 400, 600],
+  ceilingWarmMs: 500,
+  ceilingWindowMs: 3_000,
+  replayMissed: 20,
+  stormN: 10_000,
 };
 // One repetition at full size with short windows: a look in under 3 minutes, not a result to commit.
 const QUICK: Settings = {
@@ -83,6 +102,9 @@ const QUICK: Settings = {
   fanWindowMs: 2_500,
   echoWarmMs: 500,
   echoWindowMs: 2_000,
+  redisWindowMs: 3_000,
+  ceilingWindowMs: 2_000,
+  stormN: 3_000,
 };
 const SMOKE: Settings = {
   ...FULL,
@@ -105,6 +127,13 @@ const SMOKE: Settings = {
   echoWarmMs: 100,
   echoWindowMs: 300,
   connectConcurrency: 4,
+  redisMembers: 6,
+  redisWindowMs: 300,
+  ceilingRates: [20, 40],
+  ceilingWarmMs: 100,
+  ceilingWindowMs: 300,
+  replayMissed: 3,
+  stormN: 20,
 };
 
 export interface Options {
@@ -125,7 +154,7 @@ export function parseArgs(argv: readonly string[]): Options {
   const settings: Settings = { ...(flag('smoke') ? SMOKE : flag('quick') ? QUICK : FULL) };
   if (option('reps')) settings.reps = Math.max(1, Number(option('reps')));
   const servers = (option('servers')?.split(',') ?? (settings.mode === 'smoke' ? ['service', 'ws'] : ['service', 'ws', 'sio'])) as ServerName[];
-  const groups = (option('scenarios')?.split(',') ?? (settings.mode === 'smoke' ? ['c10k', 'echo'] : ['c10k', 'b1k', 'echo', 'nginx'])) as GroupName[];
+  const groups = (option('scenarios')?.split(',') ?? (settings.mode === 'smoke' ? ['c10k', 'echo'] : ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm'])) as GroupName[];
   for (const s of servers) if (!(s in SERVERS)) throw new Error(`unknown server ${s}`);
   for (const g of groups) if (!(GROUP_NAMES as readonly string[]).includes(g)) throw new Error(`unknown scenario group ${g} (one of ${GROUP_NAMES.join(', ')})`);
   // Another checkout's entry point for the service (e.g. a snapshot of a commit, for before/after).

@@ -25,7 +25,7 @@ export function startClient(): Client {
 }
 
 export async function stopClient(client: Client): Promise<void> {
-  client.child.send({ cmd: 'exit' } satisfies Command);
+  if (client.child.connected) client.child.send({ cmd: 'exit' } satisfies Command);
   await stopChild(client.child, 5000);
 }
 

@@ -1,29 +1,36 @@
 // What a run collects: one row per server, repetition and scenario, with its figures and the raw
 // window and connect results; what was skipped; and the runs discarded as disturbed.
 import type { GroupName, ServerName } from './args.ts';
+import type { ClusterCost } from './cluster.ts';
 import type { Cost } from './proc.ts';
-import type { ConnectResult, WindowResult } from './types.ts';
+import type { RedisCost } from './redis.ts';
+import type { ConnectResult, ReplayResult, WindowResult } from './types.ts';
 
 export interface Row {
   server: ServerName;
   rep: number;
   scenario: string;
   figures: Record<string, number>;
-  cost?: Cost;
+  cost?: Cost | ClusterCost;
   window?: WindowResult;
   connect?: ConnectResult;
+  redis?: RedisCost;
+  replay?: ReplayResult;
+  /** Throughput ceiling: every rate tried, in order. */
+  steps?: { rate: number; ok: boolean; figures: Record<string, number>; redis: RedisCost }[];
 }
+
+type Extra = Omit<Row, 'server' | 'rep' | 'scenario' | 'figures' | 'window'> & { result?: WindowResult };
 
 export const rows: Row[] = [];
 export const skipped: string[] = [];
 /** Rows of group runs discarded because other load disturbed them (kept in the JSON). */
 export const retried: { group: GroupName; server: ServerName; rep: number; rows: Row[] }[] = [];
 
-export function record(server: ServerName, rep: number, scenario: string, figures: Record<string, number>, extra: { connect?: ConnectResult; result?: WindowResult; cost?: Cost } = {}): void {
-  const row: Row = { server, rep, scenario, figures };
-  if (extra.cost) row.cost = extra.cost;
-  if (extra.result) row.window = extra.result;
-  if (extra.connect) row.connect = extra.connect;
+export function record(server: ServerName, rep: number, scenario: string, figures: Record<string, number>, extra: Extra = {}): void {
+  const { result, ...rest } = extra;
+  const row: Row = { server, rep, scenario, figures, ...rest };
+  if (result) row.window = result;
   rows.push(row);
 }
 

@@ -25,6 +25,10 @@ export const SERVICE_SETTINGS: Record<GroupName, Record<string, string>> = {
   b1k: {},
   echo: { RATE_LIMIT_PER_SEC: '1000000' },
   nginx: { RATE_LIMIT_PER_SEC: '1000000', TRUST_PROXY: 'true' },
+  // REDIS_URL comes from the scenario (its own redis-server).
+  redis: { RATE_LIMIT_PER_SEC: '1000000' },
+  // The AUTH_* variables come from the scenario, per variant.
+  storm: { MAX_CONNECTIONS: '20000' },
 };
 
 export async function waitHealthy(port: number, child: ChildProcess, timeoutMs = 15_000): Promise<void> {

@@ -11,11 +11,45 @@ export interface LatencySummary {
 }
 
 export type Command =
-  | { cmd: 'connect'; url: string; kind: Kind; n: number; ownRooms: boolean; concurrency: number; timeoutMs: number; sources: string[] }
+  | {
+      cmd: 'connect';
+      url: string;
+      kind: Kind;
+      n: number;
+      ownRooms: boolean;
+      concurrency: number;
+      timeoutMs: number;
+      sources: string[];
+      /** Adds to the open connections with indexes from here (default: replaces none, starts at 0). */
+      indexFrom?: number;
+      /** Which server instance these connections go to (scale-out: latency on the other instance). */
+      instance?: number;
+      /** Keep each connection's last message id (for `since` after a reconnect). */
+      trackIds?: boolean;
+      /** One token per connection, sent as `Authorization: Bearer` (the connect storm). */
+      tokens?: string[];
+      /** Send window marks around the connects (the harness samples CPU at them). */
+      marks?: boolean;
+    }
   | { cmd: 'idle'; warmMs: number; windowMs: number }
   | { cmd: 'echo'; inflight: number; bytes: number; warmMs: number; windowMs: number; drainMs: number }
   | { cmd: 'broadcast'; publishers: number; rate: number; warmMs: number; windowMs: number; drainMs: number; bytes: number }
+  | { cmd: 'replay'; urls: string[]; missed: number; rate: number; concurrency: number; timeoutMs: number; sources: string[]; settleMs: number }
   | { cmd: 'exit' };
+
+/** Clients that left, missed messages, and came back on the other instance asking for them. */
+export interface ReplayResult {
+  clients: number;
+  missed: number;
+  /** Clients that received every missed message. */
+  caughtUp: number;
+  /** Clients the server said it replayed for (Socket.IO `recovered`, the service's `history` frame untruncated). */
+  recovered: number;
+  /** From the first reconnect to the last client caught up (or the timeout). */
+  ms: number;
+  failed: number;
+  firstError?: string;
+}
 
 export interface ConnectResult {
   connected: number;
@@ -37,10 +71,13 @@ export interface WindowResult {
   pongs: number;
   closedDuring: number;
   latencyMs: LatencySummary;
+  /** Scale-out: deliveries to members on another instance than their publisher. */
+  farLatencyMs?: LatencySummary;
 }
 
 export type Reply =
   | { reply: 'connect'; result: ConnectResult }
   | { reply: 'mark'; mark: 'start' | 'end' }
   | { reply: 'window'; result: WindowResult }
+  | { reply: 'replay'; result: ReplayResult }
   | { reply: 'error'; message: string };

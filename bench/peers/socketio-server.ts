@@ -1,9 +1,17 @@
 // Peer 2: Socket.IO 4 (websocket transport only) doing the service's job. The heartbeat is the
 // Socket.IO way of the protocol's ping/pong: an emit with an acknowledgement per socket every
 // PING_INTERVAL_MS (engine.io's own 25 s ping stays at its default).
+// With REDIS_URL: several instances share rooms through `@socket.io/redis-streams-adapter` (its
+// defaults), with connection state recovery on, Socket.IO's way of replaying what a client
+// missed while it reconnected (the service's `since`). With recovery on, Socket.IO sends every
+// `socket.emit` through the adapter (so that it gets an offset), which would make the per-socket
+// heartbeat emit one XADD per socket per second; so in this mode the heartbeat is engine.io's own
+// ping at PING_INTERVAL_MS, answered by socket.io-client itself, and never touches Redis.
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { Server, type Socket } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { createClient } from 'redis';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
@@ -19,7 +27,18 @@ interface State {
 const server = createServer((req, res) => {
   if (req.url === '/healthz') res.writeHead(200).end();
 });
-const io = new Server(server, { transports: ['websocket'], perMessageDeflate: false, serveClient: false });
+const redisUrl = process.env.REDIS_URL;
+const scaleOut: Partial<ServerOptions> = {};
+if (redisUrl) {
+  const redis = createClient({ url: redisUrl });
+  redis.on('error', (err: Error) => process.stderr.write(`redis: ${err.message}\n`));
+  await redis.connect();
+  scaleOut.adapter = createAdapter(redis);
+  scaleOut.connectionStateRecovery = { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: true };
+  scaleOut.pingInterval = pingIntervalMs;
+  scaleOut.pingTimeout = pongTimeoutMs;
+}
+const io = new Server(server, { transports: ['websocket'], perMessageDeflate: false, serveClient: false, ...scaleOut });
 const sequences = new Map<string, number>();
 const changed = new Set<string>();
 let flushTimer: NodeJS.Timeout | undefined;
@@ -62,7 +81,7 @@ io.on('connection', (socket) => {
   socket.on('disconnect', () => presence(s.room));
 });
 
-setInterval(() => {
+function heartbeat(): void {
   const now = Date.now();
   for (const socket of io.sockets.sockets.values()) {
     const s = state(socket);
@@ -74,7 +93,8 @@ setInterval(() => {
       s.lastPong = Date.now();
     });
   }
-}, pingIntervalMs);
+}
+if (!redisUrl) setInterval(heartbeat, pingIntervalMs);
 
 server.listen(port, host, () => process.stdout.write(`listening ${port}\n`));
 process.on('SIGTERM', () => process.exit(0));
