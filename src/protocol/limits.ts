@@ -13,3 +13,5 @@ export const TYPING_TTL_MS = 3000;
 export const TYPING_FLUSH_MS = 500;
 /** Typing: names listed in one frame; the rest are counted in `others`. */
 export const TYPING_NAMES_MAX = 5;
+/** Typing: names one instance reports for a room per flush (more typists than this in one room are not counted). */
+export const TYPING_REPORT_MAX = 1000;

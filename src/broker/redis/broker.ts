@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
 import type { BrokerMetrics } from '../../metrics/metrics.ts';
-import { TYPING_NAMES_MAX } from '../../protocol/limits.ts';
+import { TYPING_REPORT_MAX } from '../../protocol/limits.ts';
 import { nextId, parseId } from '../../protocol/ids.ts';
 import { NO_LISTENER, type Broker, type ChatMessage, type History } from '../broker.ts';
 import { createRedisConnection, errorText } from './connection.ts';
@@ -70,7 +70,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     onEvent(entry) {
       const { room, kind } = entry.fields;
       if (room === undefined) return;
-      if (kind === 'typing') listener.typing(room, parseTypingNames(entry.fields.names, TYPING_NAMES_MAX));
+      if (kind === 'typing') listener.typing(room, parseTypingNames(entry.fields.names, TYPING_REPORT_MAX));
       else presence.othersChanged(room);
     },
   });
@@ -150,7 +150,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     },
     typing(room, names) {
       if (!conn.cmd.isReady || names.length === 0) return; // ephemeral: nothing waits for Redis
-      const fields = { kind: 'typing', room, names: JSON.stringify(names.slice(0, TYPING_NAMES_MAX)) };
+      const fields = { kind: 'typing', room, names: JSON.stringify(names.slice(0, TYPING_REPORT_MAX)) };
       void timed(metrics, 'typing', conn.cmd.xAdd(keys.events, '*', fields, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } })).catch(() => {});
     },
     async history(room, since): Promise<History> {
