@@ -17,6 +17,10 @@ test('what came after since, oldest first, not truncated when nothing was trimme
   assert.deepEqual(judge('1-1', reply(['1-2', '1-3'], '1-3', '1-0')), { kind: 'replay', entries: [entry('1-2'), entry('1-3')], truncated: false });
 });
 
+test('exactly HISTORY_SIZE came back: all of them, not truncated', () => {
+  assert.deepEqual(judge('1-0', reply(['1-1', '1-2', '1-3'], '1-3', '0-0')), { kind: 'replay', entries: [entry('1-1'), entry('1-2'), entry('1-3')], truncated: false });
+});
+
 test('one more than HISTORY_SIZE came back: the newest HISTORY_SIZE, truncated', () => {
   const v = judge('1-0', reply(['1-1', '1-2', '1-3', '1-4'], '1-4'));
   assert.deepEqual(v, { kind: 'replay', entries: [entry('1-2'), entry('1-3'), entry('1-4')], truncated: true });
