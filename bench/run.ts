@@ -14,6 +14,8 @@ import { cleanEnv, launch, pin, sleep, stopChild } from './lib/processes.ts';
 import { resetDisturbed, retried, rows, skipped, wasDisturbed } from './lib/record.ts';
 import { chart } from './lib/report-chart.ts';
 import { summarise, table } from './lib/report.ts';
+import { scaleChart } from './lib/report-scale-chart.ts';
+import { scaleTable, stormTable, summariseScale, summariseStorm } from './lib/report-scale.ts';
 import { groupB1k } from './scenarios/b1k.ts';
 import { groupC10k } from './scenarios/c10k.ts';
 import { groupEcho } from './scenarios/echo.ts';
@@ -42,13 +44,12 @@ const GROUPS: Record<GroupName, Group> = {
 
 /** The scale-out groups need a real Redis and pinned processes: without them, stop with the reason. */
 function requireTools(plan: readonly GroupName[]): void {
-  if (settings.mode === 'smoke') return;
   const problems: string[] = [];
   if (plan.includes('redis')) {
     const missing = redisMissing();
     if (missing) problems.push(missing);
   }
-  if ((plan.includes('redis') || plan.includes('storm')) && !pin && !options.noPin) problems.push('taskset is missing (util-linux) or the machine has one core: the scale-out scenarios pin servers and load generator to separate cores');
+  if ((plan.includes('redis') || plan.includes('storm')) && !pin && !options.noPin && settings.mode !== 'smoke') problems.push('taskset is missing (util-linux) or the machine has one core: the scale-out scenarios pin servers and load generator to separate cores');
   if (problems.length === 0) return;
   console.error(`bench: cannot run the scale-out scenarios:\n${problems.map((p) => `- ${p}`).join('\n')}\n(leave them out with --scenarios c10k,b1k,echo,nginx)`);
   process.exit(2);
@@ -59,6 +60,14 @@ function git(args: string[]): string {
     return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return '';
+  }
+}
+
+function redisVersion(): string {
+  try {
+    return /v=(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
+  } catch {
+    return 'missing';
   }
 }
 
@@ -97,16 +106,16 @@ async function runAll(plan: GroupName[]): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const sha = git(['rev-parse', '--short', 'HEAD']) || 'nogit';
-  const dirty = git(['status', '--porcelain', '--', 'src', 'bench']) !== '';
-  const hardLimit = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim());
   const nginxSkip = groups.includes('nginx') ? nginxSkipReason() : undefined;
+  const plan = groups.filter((g) => !(g === 'nginx' && nginxSkip));
+  requireTools(plan);
   if (nginxSkip) {
     skipped.push(`echo-via-nginx: ${nginxSkip}`);
     console.log(`note: skipping the via-nginx scenario: ${nginxSkip}`);
   }
-  const plan = groups.filter((g) => !(g === 'nginx' && nginxSkip));
-  requireTools(plan);
+  const sha = git(['rev-parse', '--short', 'HEAD']) || 'nogit';
+  const dirty = git(['status', '--porcelain', '--', 'src', 'bench']) !== '';
+  const hardLimit = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim());
   console.log(`bench ${settings.mode}: ${settings.reps} reps x [${plan.join(', ')}] x [${servers.join(', ')}], pinned: ${pin}, fd hard limit ${hardLimit}`);
   await runAll(plan);
   // The limit a server actually ran with (children raise soft to hard).
@@ -116,6 +125,8 @@ async function main(): Promise<void> {
   await stopChild(probe);
 
   const summary = summarise(rows, servers);
+  const scaleOut = summariseScale(rows);
+  const storm = summariseStorm(rows);
   const durationS = (Date.now() - started) / 1000;
   const date = new Date().toISOString().slice(0, 10);
   const machine = {
@@ -124,20 +135,25 @@ async function main(): Promise<void> {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kernel: release(),
     node: process.version,
-    packages: { ws: version('ws'), 'socket.io': version('socket.io'), 'socket.io-client': version('socket.io-client'), 'hdr-histogram-js': version('hdr-histogram-js') },
+    packages: Object.fromEntries(['ws', 'socket.io', 'socket.io-client', 'hdr-histogram-js', '@socket.io/redis-streams-adapter', 'redis', 'jose'].map((p) => [p, version(p)])),
+    redisServer: plan.includes('redis') ? redisVersion() : undefined,
     openFilesLimit: fdLimit ?? { soft: hardLimit, hard: hardLimit },
-    pinned: pin ? { servers: 'core 0', loadGenerator: 'core 1' } : false,
+    pinned: pin ? { servers: 'core 0 (both instances in the scale-out scenarios)', loadGenerator: 'core 1', redis: 'core 1' } : false,
   };
-  const result = { date: new Date().toISOString(), git: { sha, dirty }, mode: settings.mode, durationS, settings, machine, servers, summary, skipped, runs: rows, disturbedRuns: retried };
+  const result = { date: new Date().toISOString(), git: { sha, dirty }, mode: settings.mode, durationS, settings, machine, servers, summary, scaleOut, storm, skipped, runs: rows, disturbedRuns: retried };
   mkdirSync(outDir, { recursive: true });
   const base = join(outDir, `${date}-${sha}${settings.mode === 'full' ? '' : `-${settings.mode}`}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const subtitle = `${settings.mode} run ${date}, git ${sha}${dirty ? '+' : ''}, ${machine.cores} cores, node ${process.version}, median of ${settings.reps} (whiskers: min-max)`;
   writeFileSync(`${base}.svg`, chart(summary, servers, subtitle));
-  console.log(`\n${table(summary, servers)}\n`);
+  const scaleSvg = scaleOut.length || storm.length ? `${base}-scale.svg` : undefined;
+  if (scaleSvg) writeFileSync(scaleSvg, scaleChart(scaleOut, storm, subtitle));
+  if (summary.length || !(scaleOut.length || storm.length)) console.log(`\n${table(summary, servers)}\n`);
+  if (scaleOut.length) console.log(`${scaleTable(scaleOut)}\n`);
+  if (storm.length) console.log(`${stormTable(storm)}\n`);
   if (skipped.length) console.log(`skipped or failed:\n${skipped.map((s) => `- ${s}`).join('\n')}\n`);
   console.log(`machine: ${machine.cores} cores (${machine.cpuModel}), node ${machine.node}, open files ${machine.openFilesLimit.soft}/${machine.openFilesLimit.hard}`);
-  console.log(`wrote ${base}.json and ${base}.svg in ${durationS.toFixed(0)} s`);
+  console.log(`wrote ${base}.json and ${base}.svg${scaleSvg ? ` and ${scaleSvg}` : ''} in ${durationS.toFixed(0)} s`);
 }
 
 await main();

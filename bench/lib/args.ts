@@ -104,7 +104,7 @@ const QUICK: Settings = {
   echoWindowMs: 2_000,
   redisWindowMs: 3_000,
   ceilingWindowMs: 2_000,
-  stormN: 3_000,
+  stormN: 5_000,
 };
 const SMOKE: Settings = {
   ...FULL,
@@ -154,7 +154,7 @@ export function parseArgs(argv: readonly string[]): Options {
   const settings: Settings = { ...(flag('smoke') ? SMOKE : flag('quick') ? QUICK : FULL) };
   if (option('reps')) settings.reps = Math.max(1, Number(option('reps')));
   const servers = (option('servers')?.split(',') ?? (settings.mode === 'smoke' ? ['service', 'ws'] : ['service', 'ws', 'sio'])) as ServerName[];
-  const groups = (option('scenarios')?.split(',') ?? (settings.mode === 'smoke' ? ['c10k', 'echo'] : ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm'])) as GroupName[];
+  const groups = (option('scenarios')?.split(',') ?? (settings.mode === 'smoke' ? ['c10k', 'echo', 'storm'] : ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm'])) as GroupName[];
   for (const s of servers) if (!(s in SERVERS)) throw new Error(`unknown server ${s}`);
   for (const g of groups) if (!(GROUP_NAMES as readonly string[]).includes(g)) throw new Error(`unknown scenario group ${g} (one of ${GROUP_NAMES.join(', ')})`);
   // Another checkout's entry point for the service (e.g. a snapshot of a commit, for before/after).

@@ -96,6 +96,7 @@ export async function groupRedis(name: ServerName, rep: number): Promise<void> {
         ok = f.p99Ms! < CEILING_P99_MS && f.arrivedPct! >= 99.9 && f.closed === 0;
         steps.push({ rate, ok, figures: f, redis: w.redis });
         if (ok || f.otherCpuPct! <= 30) break;
+        await sleep(2_000);
       }
       if (!ok || !w) break;
       best = w;

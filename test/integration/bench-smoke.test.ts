@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +49,34 @@ test('npm run bench -- --smoke runs a tiny scenario end to end and writes valid 
     }
     const echo = result.summary.find((s) => s.scenario === 'echo' && s.metric === 'roundTripsPerSec');
     assert.ok(echo && echo.ratio.service! > 0, 'ratios to bare ws are computed');
+    // The connect storm: every mode opened its sockets, with tokens minted by the harness.
+    for (const mode of ['anonymous', 'hs256', 'rs256']) {
+      const storm = result.runs.find((r) => r.server === 'service' && r.scenario === `storm-${mode}`);
+      assert.ok(storm && storm.figures.connected! > 0 && storm.figures.failed === 0, `storm ${mode} connected every socket`);
+      assert.ok(storm.figures.connectsPerSec! > 0 && storm.figures.serverCpuPct! >= 0, `storm ${mode} has a rate and a CPU figure`);
+    }
+    assert.match(stdout, /\| Connect storm rate/, 'prints the storm table');
+    assert.ok(files.some((f) => f.endsWith('-scale.svg')), 'and the scale-out chart');
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('the scale-out scenarios stop at once with a clear message when redis-server is missing', { timeout: 30_000 }, async () => {
+  // A PATH holding node and nothing else: no redis-server, no taskset.
+  const bin = mkdtempSync(join(tmpdir(), 'bench-nopath-'));
+  try {
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['bench/run.ts', '--quick', '--scenarios', 'redis', '--out', bin], { cwd: ROOT, timeout: 25_000, env: { PATH: bin } }, (err, _so, se) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr: se }),
+      );
+    });
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /redis-server is not installed/);
+    assert.match(stderr, /taskset is missing/);
+    assert.deepEqual(readdirSync(bin), ['node'], 'no results written');
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
   }
 });
