@@ -1,6 +1,6 @@
 // Upgrade tokens, verified with jose: HS256 with AUTH_JWT_SECRET, RS256/ES256 with the keys of
-// AUTH_JWKS_URL (cached; refetched when a token names an unknown `kid`, at most once per
-// cooldown, so key rotation at the provider needs no restart and a flood of made-up `kid`s cannot
+// AUTH_JWKS_URL (cached for jose's default 10 minutes; refetched when a token names an unknown
+// `kid`, at most once per JWKS_COOLDOWN_MS, so key rotation at the provider needs no restart and a flood of made-up `kid`s cannot
 // make the server hammer the provider).
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyOptions } from 'jose';
 import type { AuthConfig } from '../config/config.ts';
@@ -12,7 +12,8 @@ export type VerifyToken = (token: string | undefined) => Promise<Identity>;
 
 /** Clock skew tolerated on exp and nbf, seconds. */
 export const CLOCK_SKEW_S = 30;
-const JWKS_COOLDOWN_MS = 30_000;
+/** At most one JWKS fetch per this interval for unknown `kid`s, however many tokens name them. */
+export const JWKS_COOLDOWN_MS = 5000;
 const JWKS_TIMEOUT_MS = 5000;
 const ASYMMETRIC = ['RS256', 'ES256'] as const;
 // `typ` when present: a JWT, or an OAuth access token (RFC 9068); an ID token or anything else is refused.

@@ -3,7 +3,7 @@
 // published at /jwks. `rotate()` restarts it on the same address with a new signing key.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 
 export const AUDIENCE = 'urn:socketship:test';
@@ -18,6 +18,10 @@ export interface TestProvider {
   publicJwk: JWK;
   /** A client-credentials access token carrying these extra claims. */
   token(claims?: Record<string, unknown>): Promise<string>;
+  /** A token signed with the provider's current key, with exactly these claims (for bad-claim cases). */
+  sign(claims: Record<string, unknown>): Promise<string>;
+  /** How many times the JWKS has been fetched. */
+  readonly jwksFetches: number;
   /** A new signing key, served from the same address; the old one is gone from the JWKS. */
   rotate(): Promise<void>;
   stop(): Promise<void>;
@@ -39,6 +43,11 @@ export async function startProvider(): Promise<TestProvider> {
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
   let key = await signingKey(`k${generation}`);
+  let jwksFetches = 0;
+  const count = (handler: ReturnType<Provider['callback']>): ReturnType<Provider['callback']> => (req, res) => {
+    if (req.url === '/jwks') jwksFetches++;
+    return handler(req, res);
+  };
 
   function provider(): Provider {
     const p = new Provider(issuer, {
@@ -58,7 +67,7 @@ export async function startProvider(): Promise<TestProvider> {
     p.on('server_error', (_ctx: unknown, err: Error) => console.error('oidc-provider:', err));
     return p;
   }
-  server.on('request', provider().callback());
+  server.on('request', count(provider().callback()));
 
   const stopServer = (): Promise<void> => new Promise((resolve) => {
     server.close(() => resolve());
@@ -73,6 +82,12 @@ export async function startProvider(): Promise<TestProvider> {
     },
     get publicJwk() {
       return key.publicJwk;
+    },
+    get jwksFetches() {
+      return jwksFetches;
+    },
+    async sign(claims) {
+      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: String(key.privateJwk.kid), typ: 'at+jwt' }).sign(await importJWK(key.privateJwk, 'RS256'));
     },
     async token(claims = {}) {
       extra = claims;
@@ -89,7 +104,7 @@ export async function startProvider(): Promise<TestProvider> {
     async rotate() {
       await stopServer();
       key = await signingKey(`k${++generation}`);
-      server = createServer(provider().callback());
+      server = createServer(count(provider().callback()));
       await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     },
     stop: stopServer,
