@@ -1,5 +1,6 @@
 import { compareIdText, parseId } from '../protocol/ids.ts';
-import { NO_LISTENER, type Broker, type ChatDraft, type ChatMessage, type History } from './broker.ts';
+import { ROSTER_MAX } from '../protocol/limits.ts';
+import { NO_LISTENER, type Broker, type ChatDraft, type ChatMessage, type History, type Member } from './broker.ts';
 
 export interface MemoryBrokerOptions {
   /** Messages kept per room for replay (HISTORY_SIZE). Default 100. */
@@ -15,6 +16,8 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   const historySize = options.historySize ?? 100;
   const sequences = new Map<string, number>();
   const histories = new Map<string, ChatMessage[]>();
+  const counts = new Map<string, number>();
+  const rosters = new Map<string, readonly Member[]>();
   let listener = NO_LISTENER;
   return {
     publish(draft: ChatDraft): Promise<ChatMessage> {
@@ -32,7 +35,22 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
       listener = next;
     },
     presence(room, localMembers) {
+      if (localMembers > 0) counts.set(room, localMembers);
+      else counts.delete(room);
       listener.presence(room, localMembers);
+    },
+    roster(room, members) {
+      if (members.length > 0) rosters.set(room, members.slice(0, ROSTER_MAX));
+      else rosters.delete(room);
+    },
+    members(room) {
+      const count = counts.get(room) ?? 0;
+      const members = [...(rosters.get(room) ?? [])];
+      return Promise.resolve({ count, members, truncated: members.length < count });
+    },
+    disconnect(sub) {
+      listener.disconnect(sub);
+      return Promise.resolve();
     },
     typing(room, names) {
       listener.typing(room, names);

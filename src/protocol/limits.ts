@@ -15,3 +15,5 @@ export const TYPING_FLUSH_MS = 500;
 export const TYPING_NAMES_MAX = 5;
 /** Typing: names one instance reports for a room per flush (more typists than this in one room are not counted). */
 export const TYPING_REPORT_MAX = 1000;
+/** Server API: members listed per room per instance (the count is always exact). */
+export const ROSTER_MAX = 1000;

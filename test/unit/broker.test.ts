@@ -35,7 +35,7 @@ test('REDIS_URL, HISTORY_SIZE and PRESENCE_TTL_MS: defaults, values, refusals wi
 test('the memory broker keeps HISTORY_SIZE messages a room and replays after since', async () => {
   const broker = createMemoryBroker({ historySize: 3 });
   const seen: ChatMessage[] = [];
-  broker.subscribe({ message: (m) => seen.push(m), presence: () => {}, typing: () => {} });
+  broker.subscribe({ message: (m) => seen.push(m), presence: () => {}, typing: () => {}, disconnect: () => {} });
   for (let i = 1; i <= 5; i++) await broker.publish({ room: 'r', from: 'a', text: `t${i}`, ts: i });
   await broker.publish({ room: 'other', from: 'a', text: 'x', ts: 0 });
   assert.deepEqual(seen.map((m) => m.id), ['1', '2', '3', '4', '5', '1']);

@@ -24,6 +24,7 @@ import { redisKeys } from './keys.ts';
 import { createPresence } from './presence.ts';
 import { createPublisher } from './publish.ts';
 import { createRoomReader } from './reader.ts';
+import { createRosters } from './roster.ts';
 import { parseEntries, parseHistoryReply, parseTypingNames, toChatMessage } from './replies.ts';
 import { evalScript, HISTORY } from './scripts.ts';
 import { timed } from './timed.ts';
@@ -60,6 +61,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   let closing = false;
 
   const conn = createRedisConnection({ url: options.url, displayUrl: options.displayUrl, instanceId, logger, metrics, onReady: () => void resync() });
+  const rosters = createRosters(conn, keys, instanceId, options.presenceTtlMs, logger, metrics);
   const presence = createPresence({ conn, keys, instanceId, ttlMs: options.presenceTtlMs, logger, metrics, announce: (room, total) => listener.presence(room, total) });
   const reader = createRoomReader({
     conn,
@@ -68,7 +70,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     metrics,
     onMessage: (message) => listener.message(message),
     onEvent(entry) {
-      const { room, kind } = entry.fields;
+      const { room, kind, sub } = entry.fields;
+      if (kind === 'disconnect' && sub !== undefined) return listener.disconnect(sub);
       if (room === undefined) return;
       if (kind === 'typing') listener.typing(room, parseTypingNames(entry.fields.names, TYPING_REPORT_MAX));
       else presence.othersChanged(room);
@@ -91,6 +94,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     try {
       await reader.resync();
       await presence.resync();
+      await rosters.rewrite();
     } catch (err) {
       logger.warn({ err: errorText(err) }, 'redis resync failed; retried at the next sweep');
       needResync = true;
@@ -152,6 +156,15 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       if (!conn.cmd.isReady || names.length === 0) return; // ephemeral: nothing waits for Redis
       const fields = { kind: 'typing', room, names: JSON.stringify(names.slice(0, TYPING_REPORT_MAX)) };
       void timed(metrics, 'typing', conn.cmd.xAdd(keys.events, '*', fields, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } })).catch(() => {});
+    },
+    roster: (room, members) => rosters.set(room, members),
+    members(room) {
+      if (!conn.cmd.isReady) return Promise.reject(new Error('redis unavailable'));
+      return timed(metrics, 'presence', rosters.get(room));
+    },
+    async disconnect(sub) {
+      if (!conn.cmd.isReady) throw new Error('redis unavailable');
+      await timed(metrics, 'publish', conn.cmd.xAdd(keys.events, '*', { kind: 'disconnect', sub }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } }));
     },
     async history(room, since): Promise<History> {
       if (since === undefined) {

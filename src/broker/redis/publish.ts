@@ -66,10 +66,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
   }
 
   async function store(o: Outgoing): Promise<string> {
-    const { room, from, text, ts } = o.draft;
+    const { room, from, text, ts, sender } = o.draft;
     const reply = o.uncertain
-      ? await evalScript(conn.cmd, PUBLISH_ONCE, [keys.room(room)], [String(retention), o.pid, from, text, String(ts)])
-      : await conn.cmd.xAdd(keys.room(room), '*', { from, text, ts: String(ts), pid: o.pid }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: retention } });
+      ? await evalScript(conn.cmd, PUBLISH_ONCE, [keys.room(room)], [String(retention), o.pid, from, text, String(ts), sender ?? ''])
+      : await conn.cmd.xAdd(keys.room(room), '*', { from, text, ts: String(ts), pid: o.pid, ...(sender ? { sender } : {}) }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: retention } });
     const id = parseStreamId(reply);
     if (id === undefined) throw new Error('unexpected reply to XADD');
     return id;
