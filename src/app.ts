@@ -1,6 +1,6 @@
 // createApp(config, deps) builds the whole service without touching process state, so
 // tests can run many on port 0 side by side; main.ts is the only place that does I/O setup.
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Broker } from './broker/broker.ts';
@@ -9,6 +9,7 @@ import { createRedisBroker } from './broker/redis/broker.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { redactUrl, type Config } from './config/config.ts';
 import { createHttpHandler } from './http/handler.ts';
+import { createHttpRefusals } from './http/refusals.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { createRealtime } from './realtime/server.ts';
@@ -34,26 +35,21 @@ export interface App {
   stop(): Promise<void>;
 }
 
-// Node's own answers for malformed or too-slow requests, kept when we log them.
-const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
-  ERR_HTTP_REQUEST_TIMEOUT: 408,
-  HPE_HEADER_OVERFLOW: 431,
-};
-
 /**
  * REDIS_URL unset: one instance, rooms in this process. Set: rooms, history and presence in
  * Redis, shared by every instance. The service starts either way; until Redis answers, /readyz
  * says 503 with the reason.
  */
 function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
-  const { redisUrl, historySize } = config;
-  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}), historySize }, 'broker');
-  if (!redisUrl) return createMemoryBroker({ historySize });
+  const { redisUrl, historySize, historyMaxBytes, historyTtlMs } = config;
+  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}), historySize, historyTtlMs }, 'broker');
+  if (!redisUrl) return createMemoryBroker({ historySize, maxBytes: historyMaxBytes, ttlMs: historyTtlMs });
   return createRedisBroker({
     url: redisUrl,
     displayUrl: redactUrl(redisUrl),
     historySize,
     presenceTtlMs: config.presenceTtlMs,
+    historyTtlMs,
     logger: logger.child({ component: 'broker' }),
     metrics,
   });
@@ -70,6 +66,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   const broker = createBroker(config, logger, metrics);
   const realtime = createRealtime(config, { logger, metrics, clock, broker });
 
+  const refusals = createHttpRefusals({ logger, registry: metrics.registry, perSecond: config.refusalLogPerSec, trustProxy: config.trustProxy });
   const headersTimeout = deps.headersTimeoutMs ?? 10_000;
   const server = createServer(
     {
@@ -83,6 +80,9 @@ export function createApp(config: Config, deps: AppDeps): App {
       publicDir: deps.publicDir ?? DEFAULT_PUBLIC_DIR,
       registry: metrics.registry,
       logger,
+      refusals,
+      allowedHosts: config.allowedHosts,
+      trustProxy: config.trustProxy,
       readiness: {
         notReadyReason: () => (stopping ? 'shutting down' : broker.unavailableReason()),
         openConnections: realtime.openConnections,
@@ -90,12 +90,8 @@ export function createApp(config: Config, deps: AppDeps): App {
     }),
   );
   server.on('upgrade', realtime.handleUpgrade);
-  server.on('clientError', (err: Error & { code?: string }, socket) => {
-    logger.debug({ code: err.code, reason: err.message }, 'http client error');
-    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
-    if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
-    else socket.destroy();
-  });
+  server.on('clientError', refusals.clientError);
+  server.on('connect', refusals.connect);
 
   return {
     server,

@@ -33,6 +33,16 @@ export interface Config {
   historySize: number;
   /** With Redis: an instance that stops refreshing its presence counts no longer counts after this long. */
   presenceTtlMs: number;
+
+  // ---- Hardening (issue 14): bounds on what any client can make the server hold or answer.
+  /** Host names the service answers to (Host, or X-Forwarded-Host behind a trusted proxy); empty = any. */
+  allowedHosts: ReadonlySet<string>;
+  /** In-process broker: bytes of history kept over all rooms; past it the least recently active rooms go first. */
+  historyMaxBytes: number;
+  /** A room's history is forgotten this long after its last message (memory), its Redis stream expires (Redis). */
+  historyTtlMs: number;
+  /** Refused requests and upgrades logged at warn per second at most; the rest are counted, and summed in the next line. */
+  refusalLogPerSec: number;
 }
 
 export type OriginPolicy =
@@ -71,6 +81,11 @@ export const DEFAULTS = {
   REDIS_URL: '',
   HISTORY_SIZE: '100',
   PRESENCE_TTL_MS: '15000',
+  // Hardening
+  ALLOWED_HOSTS: '',
+  HISTORY_MAX_BYTES: '16777216',
+  HISTORY_TTL_MS: '86400000',
+  REFUSAL_LOG_PER_SEC: '10',
 } as const;
 
 type Name = keyof typeof DEFAULTS;
@@ -146,6 +161,30 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** ALLOWED_HOSTS: lower-case host names, each optionally with :port (then only that port matches). */
+function allowedHosts(env: Env): ReadonlySet<string> {
+  const value = raw(env, 'ALLOWED_HOSTS');
+  const hosts = new Set<string>();
+  for (const item of value.split(',')) {
+    const host = item.trim().toLowerCase();
+    if (host === '') continue;
+    if (!/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)) {
+      throw new ConfigError('ALLOWED_HOSTS', value, `empty (any host) or a comma-separated list of host names like example.com, *.example.com or localhost:8080 (bad entry: ${item.trim()})`);
+    }
+    hosts.add(host);
+  }
+  return hosts;
+}
+
+function hardening(env: Env): Pick<Config, 'allowedHosts' | 'historyMaxBytes' | 'historyTtlMs' | 'refusalLogPerSec'> {
+  return {
+    allowedHosts: allowedHosts(env),
+    historyMaxBytes: integer(env, 'HISTORY_MAX_BYTES', 65_536, 16 * 1024 * 1024 * 1024),
+    historyTtlMs: integer(env, 'HISTORY_TTL_MS', 1000, 365 * 86_400_000),
+    refusalLogPerSec: integer(env, 'REFUSAL_LOG_PER_SEC', 0, 100_000),
+  };
+}
+
 export function parseConfig(env: Env): Config {
   const logLevel = raw(env, 'LOG_LEVEL').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -177,5 +216,6 @@ export function parseConfig(env: Env): Config {
     redisUrl: redisUrl(env),
     historySize: integer(env, 'HISTORY_SIZE', 1, 100_000),
     presenceTtlMs: integer(env, 'PRESENCE_TTL_MS', 1000, 3_600_000),
+    ...hardening(env),
   };
 }

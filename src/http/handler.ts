@@ -6,7 +6,9 @@ import sirv from 'sirv';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { pathOf, WS_PATH } from '../protocol/path.ts';
+import { hostAllowed, requestHost } from '../realtime/hosts.ts';
 import { CLIENT_PROTOCOL_PATH, clientProtocolModule } from './client-protocol.ts';
+import type { HttpRefusals } from './refusals.ts';
 
 export interface Readiness {
   /** Why the service should get no new traffic, or undefined when it is ready. */
@@ -19,6 +21,10 @@ export interface HttpHandlerOptions {
   registry: Registry;
   readiness: Readiness;
   logger: Logger;
+  refusals: HttpRefusals;
+  /** ALLOWED_HOSTS (empty: any). */
+  allowedHosts: ReadonlySet<string>;
+  trustProxy: boolean;
 }
 
 // Only the page's own scripts, styles and socket; nothing inline, nothing framed.
@@ -47,7 +53,7 @@ function json(res: ServerResponse, status: number, value: unknown): void {
 }
 
 export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { readiness, registry, logger } = options;
+  const { readiness, registry, logger, refusals } = options;
   // What /readyz answers, as a metric: alerting sees an instance that is up but refuses traffic.
   new Gauge({
     name: 'ws_ready',
@@ -83,7 +89,12 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
   return function handle(req, res) {
     setSecurityHeaders(res);
     const path = pathOf(req.url);
+    if (!hostAllowed(requestHost(req, options.trustProxy), options.allowedHosts)) {
+      refusals.record(req, 421, 'host');
+      return send(res, 421, 'Misdirected Request: unknown host');
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      refusals.record(req, 405, 'method');
       return send(res, 405, 'Method Not Allowed', undefined, { Allow: 'GET, HEAD' });
     }
     logger.debug({ method: req.method, url: req.url }, 'http request');

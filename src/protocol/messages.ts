@@ -27,8 +27,8 @@ export type Outbound =
   /** Who in the room is typing now (at most TYPING_NAMES_MAX names, `others` more). Empty when nobody is. */
   | { type: 'typing'; room: string; names: string[]; others: number };
 
-/** Metric labels: every inbound kind, and `invalid` for what was refused. */
-export type InboundType = Inbound['type'] | 'invalid';
+/** Metric labels: every inbound kind, `invalid` for what was refused, `control` for ping and pong control frames. */
+export type InboundType = Inbound['type'] | 'invalid' | 'control';
 /** Metric labels: `ping` is the heartbeat's text frame, the rest are JSON. */
 export type OutboundType = Outbound['type'] | 'ping';
 

@@ -1,2 +1,17 @@
-/** Why an upgrade was refused before `ws` saw it: the `reason` label of ws_upgrades_rejected_total. */
-export type RejectReason = 'not_found' | 'origin' | 'capacity' | 'shutting_down';
+/** Why an upgrade was refused: the `reason` label of ws_upgrades_rejected_total. */
+export type RejectReason =
+  | 'not_found'
+  | 'origin'
+  | 'capacity'
+  | 'shutting_down'
+  /** Host (or X-Forwarded-Host behind a trusted proxy) not in ALLOWED_HOSTS. */
+  | 'host'
+  /** Not GET. */
+  | 'method'
+  /** Sec-WebSocket-Version other than 13. */
+  | 'version'
+  /** Refused by `ws` itself: bad Upgrade, Sec-WebSocket-Key or Sec-WebSocket-Protocol. */
+  | 'handshake';
+
+/** Why a plain HTTP request was refused: the `reason` label of ws_http_refused_total. */
+export type HttpRefusal = 'method' | 'host' | 'timeout' | 'headers_too_large' | 'bad_request';

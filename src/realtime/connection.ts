@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
 import { DEFAULT_ROOM } from '../protocol/messages.ts';
 import { parseFrame } from '../protocol/parse.ts';
-import { clientAddress } from './gateway.ts';
+import { clientAddress } from './hosts.ts';
 import type { Heartbeat } from './heartbeat.ts';
 import type { Joins } from './join.ts';
 import type { Rooms } from './rooms.ts';
@@ -88,6 +88,18 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     }
   }
 
+  /**
+   * Ping and pong control frames: `ws` answers pings itself, and the heartbeat speaks text, so
+   * every control frame a client sends is its own idea. Each costs a token like any message: a
+   * flood ends with 1008 Rate limit exceeded rather than a server that answers it forever.
+   */
+  function onControl(this: WebSocket, data: Buffer): void {
+    const socket = this as ClientSocket;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    metrics.messageIn('control', data.length);
+    if (!socket.session.takeToken(clock.now(), rateLimitPerSec)) refuse(socket, CloseCode.policyViolation, CloseReason.rateLimited, { control: true });
+  }
+
   function onError(this: WebSocket, err: Error & { code?: string }): void {
     const session = (this as ClientSocket).session;
     // The code `ws` closes with for an error it found itself, so the log and metrics say what the wire says.
@@ -122,6 +134,8 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     const ip = clientAddress(req, deps.trustProxy);
     socket.session = new Session(id, ip, name, DEFAULT_ROOM, clock.now(), heartbeat.nextSweep(), rateLimitPerSec);
     socket.on('message', onMessage);
+    socket.on('ping', onControl);
+    socket.on('pong', onControl);
     socket.on('error', onError);
     socket.on('close', onClose);
     metrics.connectionOpened();

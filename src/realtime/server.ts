@@ -11,7 +11,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
 import { createConnectionHandlers } from './connection.ts';
-import { clientAddress, judgeUpgrade, refuseUpgrade } from './gateway.ts';
+import { judgeUpgrade } from './gateway.ts';
 import { createHeartbeat } from './heartbeat.ts';
 import { createJoins } from './join.ts';
 import { createRooms } from './rooms.ts';
@@ -19,6 +19,7 @@ import { createSender } from './sender.ts';
 import { ClientSocket } from './session.ts';
 import { createSlowConsumerPolicy } from './slow-consumer.ts';
 import { createTyping } from './typing.ts';
+import { createUpgradeRefusals } from './upgrade-refusals.ts';
 
 /** How long a peer gets to answer a close we sent before `ws` destroys its TCP socket. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 1000;
@@ -34,6 +35,8 @@ export type RealtimeConfig = Pick<
   | 'maxBufferedBytes'
   | 'allowedOrigins'
   | 'trustProxy'
+  | 'allowedHosts'
+  | 'refusalLogPerSec'
 >;
 
 export interface RealtimeDeps {
@@ -66,6 +69,8 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
   };
   const wss = new WebSocketServer(serverOptions);
+  const refusals = createUpgradeRefusals(logger, metrics, config.refusalLogPerSec, config.trustProxy);
+  wss.on('wsClientError', refusals.wsClientError);
   const clients = wss.clients as Set<ClientSocket>;
   const sender = createSender(metrics, createSlowConsumerPolicy(config.maxBufferedBytes, logger));
   // Presence goes through the broker, which counts the room over every instance.
@@ -97,14 +102,7 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
       // A client that resets mid-handshake must cost this one socket, never the process.
       socket.on('error', ignore);
       const verdict = judgeUpgrade(req, config, clients.size, draining);
-      if (!verdict.ok) {
-        metrics.upgradeRejected(verdict.reason);
-        logger.warn(
-          { ip: clientAddress(req, config.trustProxy), origin: req.headers.origin, url: req.url, status: verdict.status, reason: verdict.reason },
-          'upgrade refused',
-        );
-        return refuseUpgrade(socket, verdict.status, verdict.message);
-      }
+      if (!verdict.ok) return refusals.refuse(req, socket, verdict);
       wss.handleUpgrade(req, socket, head, (ws) => open(ws as ClientSocket, req, draining));
     },
     openConnections: () => clients.size,

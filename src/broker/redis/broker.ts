@@ -34,6 +34,8 @@ export interface RedisBrokerOptions {
   displayUrl: string;
   historySize: number;
   presenceTtlMs: number;
+  /** A room's stream expires this long after its last message (HISTORY_TTL_MS). Default 24 h. */
+  historyTtlMs?: number;
   logger: Logger;
   metrics: BrokerMetrics;
   /** Prefix of every key. Default `socketship:`. */
@@ -79,6 +81,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     keys,
     instanceId,
     retention,
+    ttlMs: options.historyTtlMs ?? 86_400_000,
     timeoutMs: options.publishTimeoutMs ?? 10_000,
     logger,
     metrics,

@@ -71,14 +71,20 @@ end
 return {1, last, deleted, redis.call('XREVRANGE', KEYS[1], '+', ARGV[1], 'COUNT', ARGV[2])}`);
 
 /**
- * KEYS: room stream. ARGV: maxlen, publish id, from, text, ts. A retry after an unknown outcome
- * (the connection dropped before the reply): the entry is added only if it is not already there.
+ * KEYS: room stream. ARGV: maxlen, publish id, from, text, ts, ttl ms. A retry after an unknown
+ * outcome (the connection dropped before the reply): the entry is added only if it is not already
+ * there. Either way the stream's expiry is renewed, as on every publish.
  */
 export const PUBLISH_ONCE = script(`local recent = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])
 for _, e in ipairs(recent) do
   local f = e[2]
   for i = 1, #f, 2 do
-    if f[i] == 'pid' and f[i + 1] == ARGV[2] then return e[1] end
+    if f[i] == 'pid' and f[i + 1] == ARGV[2] then
+      redis.call('PEXPIRE', KEYS[1], ARGV[6])
+      return e[1]
+    end
   end
 end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2])`);
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return id`);
