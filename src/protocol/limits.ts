@@ -13,3 +13,5 @@ export const TYPING_TTL_MS = 3000;
 export const TYPING_FLUSH_MS = 500;
 /** Typing: names listed in one frame; the rest are counted in `others`. */
 export const TYPING_NAMES_MAX = 5;
+/** Fragments one message may arrive in: past it `ws` closes with 1008, so empty fragments cannot stream forever. */
+export const MAX_FRAGMENTS = 1024;

@@ -89,15 +89,25 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
   }
 
   /**
-   * Ping and pong control frames: `ws` answers pings itself, and the heartbeat speaks text, so
-   * every control frame a client sends is its own idea. Each costs a token like any message: a
-   * flood ends with 1008 Rate limit exceeded rather than a server that answers it forever.
+   * Ping and pong control frames. The heartbeat speaks text, so every control frame a client sends
+   * is its own idea, and each costs a token like any message: a flood ends with 1008 Rate limit
+   * exceeded (not `ws`'s silent cut at its pending-pong limit, a bare 1006). `ws` does not answer
+   * pings itself here (autoPong off): a ping gets its pong only when it was within the rate.
    */
-  function onControl(this: WebSocket, data: Buffer): void {
-    const socket = this as ClientSocket;
-    if (socket.readyState !== WebSocket.OPEN) return;
+  function onPing(this: WebSocket, data: Buffer): void {
+    if (takeControlToken(this as ClientSocket, data)) this.pong(data);
+  }
+
+  function onPong(this: WebSocket, data: Buffer): void {
+    takeControlToken(this as ClientSocket, data);
+  }
+
+  function takeControlToken(socket: ClientSocket, data: Buffer): boolean {
+    if (socket.readyState !== WebSocket.OPEN) return false;
     metrics.messageIn('control', data.length);
-    if (!socket.session.takeToken(clock.now(), rateLimitPerSec)) refuse(socket, CloseCode.policyViolation, CloseReason.rateLimited, { control: true });
+    if (socket.session.takeToken(clock.now(), rateLimitPerSec)) return true;
+    refuse(socket, CloseCode.policyViolation, CloseReason.rateLimited, { control: true });
+    return false;
   }
 
   function onError(this: WebSocket, err: Error & { code?: string }): void {
@@ -134,8 +144,8 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     const ip = clientAddress(req, deps.trustProxy);
     socket.session = new Session(id, ip, name, DEFAULT_ROOM, clock.now(), heartbeat.nextSweep(), rateLimitPerSec);
     socket.on('message', onMessage);
-    socket.on('ping', onControl);
-    socket.on('pong', onControl);
+    socket.on('ping', onPing);
+    socket.on('pong', onPong);
     socket.on('error', onError);
     socket.on('close', onClose);
     metrics.connectionOpened();

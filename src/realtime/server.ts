@@ -10,6 +10,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
+import { MAX_FRAGMENTS } from '../protocol/limits.ts';
 import { createConnectionHandlers } from './connection.ts';
 import { judgeUpgrade } from './gateway.ts';
 import { createHeartbeat } from './heartbeat.ts';
@@ -59,14 +60,17 @@ function ignore(): void {}
 
 export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Realtime {
   const { logger, metrics, clock, broker } = deps;
-  // `closeTimeout` (ws >= 8.19) is missing from @types/ws, hence the widened type.
-  const serverOptions: ServerOptions<typeof ClientSocket> & { closeTimeout: number } = {
+  // `closeTimeout` (ws >= 8.19) and `maxFragments` are missing from @types/ws, hence the widened type.
+  const serverOptions: ServerOptions<typeof ClientSocket> & { closeTimeout: number; maxFragments: number } = {
     noServer: true,
     WebSocket: ClientSocket,
     maxPayload: config.maxMessageBytes,
     // Compression costs memory per socket and CPU per frame, and invites compression-oracle attacks.
     perMessageDeflate: false,
     closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
+    maxFragments: MAX_FRAGMENTS,
+    // Pings are answered by connection.ts, within the socket's rate limit.
+    autoPong: false,
   };
   const wss = new WebSocketServer(serverOptions);
   const refusals = createUpgradeRefusals(logger, metrics, config.refusalLogPerSec, config.trustProxy);
