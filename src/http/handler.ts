@@ -91,11 +91,11 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
     const path = pathOf(req.url);
     if (!hostAllowed(requestHost(req, options.trustProxy), options.allowedHosts)) {
       refusals.record(req, 421, 'host');
-      return send(res, 421, 'Misdirected Request: unknown host');
+      return send(res, 421, 'Misdirected Request: unknown host', undefined, { Connection: 'close' });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       refusals.record(req, 405, 'method');
-      return send(res, 405, 'Method Not Allowed', undefined, { Allow: 'GET, HEAD' });
+      return send(res, 405, 'Method Not Allowed', undefined, { Allow: 'GET, HEAD', Connection: 'close' });
     }
     logger.debug({ method: req.method, url: req.url }, 'http request');
     switch (path) {

@@ -3,6 +3,9 @@
 // on the wire that `ws` or the server chose, a warning naming it, the close counted under that
 // same code, and the witness pair in the same room must hear every message during and after.
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { closePayload, frame, OP, rawFrames, runKind, Witness, type Kind } from '../../helpers/hostile.ts';
 import { serverPool } from '../../helpers/server.ts';
 
@@ -71,4 +74,12 @@ test(`hostile frames: ${FRAME_KINDS.length} kinds, each answered with its close 
   const witness = await Witness.start(s);
   for (const kind of FRAME_KINDS) await t.test(kind.name, () => runKind(s, witness, kind));
   await witness.stop();
+});
+
+test('the catalogue covers every protocol error `ws` can raise on a server socket', () => {
+  const receiver = readFileSync(createRequire(import.meta.url).resolve('ws/lib/receiver.js'), 'utf8');
+  const raised = new Set(receiver.match(/WS_ERR_[A-Z0-9_]+/g));
+  raised.delete('WS_ERR_UNEXPECTED_MASK'); // a masked frame from the server: only a client raises it
+  const covered = new Set(FRAME_KINDS.map((k) => k.expect.log.wsError));
+  assert.deepEqual([...raised].filter((code) => !covered.has(code)), [], 'ws error codes without a kind in the catalogue');
 });
