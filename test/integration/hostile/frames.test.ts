@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { closePayload, frame, OP, rawFrames, runKind, Witness, type Kind } from '../../helpers/hostile.ts';
 import { serverPool } from '../../helpers/server.ts';
 
@@ -77,7 +78,8 @@ test(`hostile frames: ${FRAME_KINDS.length} kinds, each answered with its close 
 });
 
 test('the catalogue covers every protocol error `ws` can raise on a server socket', () => {
-  const receiver = readFileSync(createRequire(import.meta.url).resolve('ws/lib/receiver.js'), 'utf8');
+  const wsMain = createRequire(import.meta.url).resolve('ws'); // .../node_modules/ws/index.js
+  const receiver = readFileSync(join(dirname(wsMain), 'lib', 'receiver.js'), 'utf8');
   const raised = new Set(receiver.match(/WS_ERR_[A-Z0-9_]+/g));
   raised.delete('WS_ERR_UNEXPECTED_MASK'); // a masked frame from the server: only a client raises it
   const covered = new Set(FRAME_KINDS.map((k) => k.expect.log.wsError));
