@@ -19,7 +19,7 @@ const exchange = $('exchange');
 const messages = $('messages');
 const roomInput = /** @type {HTMLInputElement} */ ($('room'));
 const nameInput = /** @type {HTMLInputElement} */ ($('name'));
-const textInput = /** @type {HTMLInputElement} */ ($('text'));
+const textInput = /** @type {HTMLTextAreaElement} */ ($('text'));
 const typingEl = $('typing');
 
 const session = { room: 'lobby', name: '', joined: false, pings: 0, lastPingAt: 0, typingSentAt: 0 };
@@ -137,6 +137,13 @@ $('join').addEventListener('submit', (event) => {
     session.name = name;
     messages.replaceChildren();
   }
+});
+
+// Enter sends; Shift+Enter (or Enter while an input method is composing) stays in the box as a new line.
+textInput.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  /** @type {HTMLFormElement} */ ($('say')).requestSubmit();
 });
 
 $('say').addEventListener('submit', (event) => {

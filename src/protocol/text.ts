@@ -19,9 +19,9 @@ export function codePoints(s: string): number {
 
 // Names: no control, format (bidi overrides, zero-width), line or paragraph separator characters.
 const NAME_CHARS = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
-// Characters that draw nothing: blanks, combining marks on their own, Hangul fillers, the braille
-// blank, variation selectors. A name needs at least one character outside these to be seen.
-const VISIBLE = /[^\p{White_Space}\p{M}\u115F\u1160\u3164\uFFA0\u2800\u180B-\u180F\uFE00-\uFE0F]/u;
+// Characters that draw nothing: blanks, marks on their own (combining marks, variation selectors),
+// Hangul fillers, the braille blank. A name needs at least one character outside these to be seen.
+const INVISIBLE = /[\p{White_Space}\p{M}\u115F\u1160\u3164\uFFA0\u2800]/gu;
 // Chat text may span lines and carry emoji sequences (ZWJ, variation selectors: format characters),
 // but no other control characters and no bidi overrides or isolates, which reorder what others see.
 const TEXT_FORBIDDEN = /[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
@@ -30,7 +30,7 @@ const TEXT_CONTROL_OK = /[\n\t]/g;
 
 /** A display name: at most `max` code points, well-formed UTF-16, no invisible-only or reordering tricks. */
 export function isValidName(name: string, max: number): boolean {
-  return name.isWellFormed() && NAME_CHARS.test(name) && VISIBLE.test(name) && codePoints(name) <= max;
+  return name.isWellFormed() && NAME_CHARS.test(name) && name.replace(INVISIBLE, '') !== '' && codePoints(name) <= max;
 }
 
 /** Chat text with its line breaks as LF (CRLF and lone CR, as pasted from any system, become LF). */

@@ -208,10 +208,9 @@ export async function runKind(server: TestServer, witness: Witness, kind: Kind):
   if (kind.expect.status !== undefined) assert.equal(outcome.status, kind.expect.status, `${kind.name}: status`);
   const want = { level: 'warn', ...kind.expect.log };
   const deadline = Date.now() + 3000;
-  let delta = 0;
   for (;;) {
     const logged = server.logs.slice(logStart).some((l) => matches(l, want));
-    delta = metricValue(await fetchMetrics(server), metric, labels) - before;
+    const delta = metricValue(await fetchMetrics(server), metric, labels) - before;
     if (logged && (by === undefined ? delta >= 1 : delta === by)) break;
     if (Date.now() > deadline) {
       assert.ok(logged, `${kind.name}: no log line like ${JSON.stringify(want)}; got ${JSON.stringify(server.logs.slice(logStart).slice(-5))}`);

@@ -4,7 +4,7 @@
 // the witness pair in the room hears every message meanwhile.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClient } from '../../helpers/client.ts';
+import type { TestClient } from '../../helpers/client.ts';
 import { attacker, httpStatus, runKind, upgradeRequest, Witness, type Kind, type Outcome } from '../../helpers/hostile.ts';
 import { serverPool, type TestServer } from '../../helpers/server.ts';
 
