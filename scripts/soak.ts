@@ -60,7 +60,9 @@ class Client {
   private timer: NodeJS.Timeout | undefined;
   private readonly url: string;
   private readonly everyMs: number;
-  constructor(url: string, room: string, everyMs: number) {
+  private readonly name: string;
+  constructor(url: string, room: string, everyMs: number, name: string) {
+    this.name = name;
     this.url = url;
     this.room = room;
     this.everyMs = everyMs;
@@ -74,10 +76,10 @@ class Client {
       ws.on('message', (d) => {
         const text = d.toString();
         if (text === 'ping') return ws.send('pong');
-        if (text.includes('"type":"message"') && text.includes('"from":"soak"')) this.heard++;
+        if (text.includes('"type":"message"') && text.includes(`"from":"${this.name}"`)) this.heard++;
       });
       ws.on('open', () => {
-        ws.send(JSON.stringify({ type: 'join', room: this.room, name: 'soak' }));
+        ws.send(JSON.stringify({ type: 'join', room: this.room, name: this.name }));
         if (this.everyMs > 0) this.timer = setInterval(() => this.say(), this.everyMs);
         resolve();
       });
@@ -93,7 +95,7 @@ class Client {
   /** Moves to a new room (room churn): the old one's history is left for the budget to bound. */
   hop(room: string): void {
     this.room = room;
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'join', room, name: 'soak' }));
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'join', room, name: this.name }));
   }
 
   close(): void {
@@ -125,8 +127,8 @@ async function main(): Promise<number> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const url = `ws://127.0.0.1:${port}/ws`;
-    const idle = Array.from({ length: o.idle }, (_, i) => new Client(url, `idle-${i % 10}`, 0));
-    const chatty = Array.from({ length: o.chatty }, (_, i) => new Client(url, `chat-${i % 5}`, 250));
+    const idle = Array.from({ length: o.idle }, (_, i) => new Client(url, `idle-${i % 10}`, 0, `idle-${i}`));
+    const chatty = Array.from({ length: o.chatty }, (_, i) => new Client(url, `chat-${i % 5}`, 250, `chatty-${i}`));
     for (const c of [...idle, ...chatty]) await c.open();
     const durationMs = o.minutes * 60_000;
     const warmupMs = Math.min(20_000, durationMs / 3);
