@@ -57,18 +57,18 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     },
     history(room, since): Promise<History> {
       const sinceId = since === undefined ? undefined : parseId(since);
-      if (since === undefined || !sinceId) return Promise.resolve({ messages: [], truncated: false });
-      const kept = histories.get(room) ?? [];
       const last = String(sequences.get(room) ?? 0);
+      if (since === undefined || !sinceId) return Promise.resolve({ messages: [], truncated: false, last });
+      const kept = histories.get(room) ?? [];
       if (compareIdText(since, last) > 0) {
         // An id this process never gave: it is from before a restart, and what came between is gone.
-        return Promise.resolve({ messages: [...kept], truncated: true });
+        return Promise.resolve({ messages: [...kept], truncated: true, last });
       }
       const messages = kept.filter((m) => compareIdText(m.id, since) > 0);
       const oldestKept = kept[0];
       // Ids are consecutive, so a gap between `since` and the oldest kept message was trimmed.
       const truncated = oldestKept !== undefined && BigInt(oldestKept.id) - 1n > sinceId[0];
-      return Promise.resolve({ messages, truncated });
+      return Promise.resolve({ messages, truncated, last });
     },
     unavailableReason: () => undefined,
     close: () => Promise.resolve(),

@@ -27,8 +27,11 @@ export type Inbound =
   | { type: 'typing' };
 
 export type Outbound =
-  /** `room` null: the user may not join the default room and is in none yet. `user`: the token's `sub`. */
-  | { type: 'welcome'; id: string; room: string | null; name: string; user?: string }
+  /**
+   * `room` null: the user may not join the default room and is in none yet. `user`: the token's
+   * `sub`. `last`: the room's newest message id at the join, a `since` for a rejoin that saw nothing newer.
+   */
+  | { type: 'welcome'; id: string; room: string | null; name: string; user?: string; last?: string }
   /** A request refused without closing the socket: a join to a room outside the token's `rooms`, a say outside any room. */
   | { type: 'error'; reason: 'forbidden' | 'not_in_room'; room?: string }
   | ({ type: 'message' } & ChatMessage)

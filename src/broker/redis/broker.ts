@@ -135,7 +135,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const chat = toChatMessage(room, entry);
       if (chat) messages.push(chat);
     }
-    return { messages, truncated };
+    return { messages, truncated, last: entries.at(-1)?.id ?? reply.lastId };
   }
 
   return {
@@ -171,7 +171,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
         // From now on: the room is read from its current end (or from when Redis is back).
         if (conn.cmd.isReady) await reader.follow(room).catch(() => {});
         else reader.touch(room);
-        return { messages: [], truncated: false };
+        // Unknown while Redis is away: '0-0' then replays what is kept, which errs on the side of repeats the client drops by id.
+        return { messages: [], truncated: false, last: reader.cursorOf(room) ?? '0-0' };
       }
       if (!conn.cmd.isReady) throw new Error('redis unavailable');
       return timed(metrics, 'history', replay(room, since));
