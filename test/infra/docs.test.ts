@@ -13,7 +13,7 @@ const doc = readFileSync(`${ROOT}docs/azure.md`, 'utf8');
 describe('docs/azure.md', () => {
   let tf: TerraformModule;
   before(async () => {
-    tf = await loadModule(`${ROOT}infra`);
+    tf = await loadModule(`${ROOT}infra/azure`);
   });
 
   it('reads only outputs that exist (terraform output / azd env get-value)', () => {

@@ -6,7 +6,7 @@ import { bodies, loadModule } from './lib/terraform.ts';
 import type { Body, Json, TerraformModule } from './lib/terraform.ts';
 import { parseConfig } from '../../src/config/config.ts';
 
-const INFRA = fileURLToPath(new URL('../../infra/', import.meta.url));
+const INFRA = fileURLToPath(new URL('../../infra/azure/', import.meta.url));
 
 describe('Azure Cache for Redis (infra/redis.tf)', () => {
   let tf: TerraformModule;

@@ -11,7 +11,7 @@ import type { Body, Json, TerraformModule } from './lib/terraform.ts';
 import { startService } from './lib/service.ts';
 import type { RunningService } from './lib/service.ts';
 
-const INFRA = fileURLToPath(new URL('../../infra/', import.meta.url));
+const INFRA = fileURLToPath(new URL('../../infra/azure/', import.meta.url));
 
 let tf: TerraformModule;
 

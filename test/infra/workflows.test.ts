@@ -199,7 +199,7 @@ describe('GitHub workflows', () => {
     });
     it('switches Terraform to the remote state azd reads from infra/provider.conf.json', () => {
       assert.match(runs(wf), /backend "azurerm"/);
-      const conf = JSON.parse(readFileSync(`${ROOT}infra/provider.conf.json`, 'utf8')) as Record<string, unknown>;
+      const conf = JSON.parse(readFileSync(`${ROOT}infra/azure/provider.conf.json`, 'utf8')) as Record<string, unknown>;
       for (const k of ['resource_group_name', 'storage_account_name', 'container_name', 'key']) assert.ok(k in conf, k);
       assert.equal(conf.storage_account_name, '${RS_STORAGE_ACCOUNT}');
     });
