@@ -1,4 +1,6 @@
 // Process edge: environment in, signals handled, exit codes out. Everything else is createApp.
+// First: Application Insights, when configured, must hook modules before the others load them.
+import { telemetry } from './telemetry/preload.ts';
 import dotenv from 'dotenv';
 import { createApp } from './app.ts';
 import type { Broker } from './broker/broker.ts';
@@ -19,7 +21,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, ...(telemetry ? { destination: telemetry.logDestination() } : {}) });
 // REDIS_URL unset: one instance, rooms in this process. Set: rooms, history and presence in
 // Redis, shared by every instance. The service starts either way; until Redis answers, /readyz
 // says 503 with the reason.
@@ -34,6 +36,7 @@ const broker: Broker = config.redisUrl
   : createMemoryBroker({ historySize: config.historySize });
 logger.info({ broker: config.redisUrl ? 'redis' : 'memory', ...(config.redisUrl ? { redis: redactUrl(config.redisUrl) } : {}), historySize: config.historySize }, 'broker');
 const app = createApp(config, { logger, broker });
+await telemetry?.observe(app.metrics.registry);
 
 process.on('uncaughtException', (err) => {
   logger.fatal({ err }, 'uncaught exception');
@@ -51,7 +54,8 @@ function shutdown(signal: NodeJS.Signals): void {
   signalled = true;
   logger.info({ signal }, 'signal received');
   app.stop().then(
-    () => {
+    async () => {
+      await telemetry?.shutdown();
       logger.flush();
       process.exit(0);
     },
