@@ -1,10 +1,13 @@
-# Logs, metrics and alerts in Azure Monitor.
+# Logs, metrics, availability tests and alerts in Azure Monitor.
 #
-# Application Insights is deliberately left out: the service ships no Application
-# Insights SDK, and App Service auto-instrumentation does not apply to custom
-# containers, so a component would receive no telemetry. Everything the app
-# writes (pino JSON on stdout) reaches Log Analytics through the diagnostic
-# setting below; docs/azure.md has the KQL that parses it.
+# Two paths into the one Log Analytics workspace:
+#   - App Service's diagnostic setting: container stdout (pino JSON), front-end HTTP log,
+#     platform events (AppServiceConsoleLogs, AppServiceHTTPLogs, AppServicePlatformLogs);
+#   - Application Insights (workspace-based): the app's own telemetry through the Azure
+#     Monitor OpenTelemetry distro (src/telemetry/, on when APPLICATIONINSIGHTS_CONNECTION_STRING
+#     is set): requests, Redis dependencies, exceptions, logs and the service's metrics
+#     (AppRequests, AppDependencies, AppExceptions, AppTraces, AppMetrics), plus the
+#     availability tests below (AppAvailabilityResults). docs/azure.md has the KQL.
 
 resource "azurerm_log_analytics_workspace" "main" {
   name                = "log-${local.resource_token}"
@@ -13,6 +16,99 @@ resource "azurerm_log_analytics_workspace" "main" {
   sku                 = "PerGB2018"
   retention_in_days   = var.log_retention_days
   tags                = local.tags
+}
+
+resource "azurerm_application_insights" "main" {
+  name                = "appi-${local.resource_token}"
+  resource_group_name = azurerm_resource_group.main.name
+  location            = azurerm_resource_group.main.location
+  workspace_id        = azurerm_log_analytics_workspace.main.id
+  application_type    = "Node.JS"
+  tags                = local.tags
+}
+
+# Availability from outside: a standard test per route from several regions every 5 minutes,
+# through the public front end and TLS (certificate checked, and reported 7 days before it
+# expires). /healthz says the process is alive; /readyz that it can serve (broker up, not
+# draining). The alert fires when 2 or more locations fail a test.
+resource "azurerm_application_insights_standard_web_test" "route" {
+  for_each = toset(["/healthz", "/readyz"])
+
+  name                    = "webtest-${trimprefix(each.key, "/")}-${local.resource_token}"
+  resource_group_name     = azurerm_resource_group.main.name
+  location                = azurerm_resource_group.main.location
+  application_insights_id = azurerm_application_insights.main.id
+  description             = "GET ${each.key} answers 200 from outside Azure's network edge."
+  frequency               = 300
+  timeout                 = 30
+  retry_enabled           = true
+  geo_locations           = var.availability_test_locations
+  tags                    = local.tags
+
+  request {
+    url       = "${local.app_origin}${each.key}"
+    http_verb = "GET"
+  }
+
+  validation_rules {
+    expected_status_code        = 200
+    ssl_check_enabled           = true
+    ssl_cert_remaining_lifetime = 7
+  }
+}
+
+resource "azurerm_monitor_metric_alert" "availability" {
+  for_each = azurerm_application_insights_standard_web_test.route
+
+  name                = "alert-availability-${trimprefix(each.key, "/")}-${local.resource_token}"
+  resource_group_name = azurerm_resource_group.main.name
+  scopes              = [each.value.id, azurerm_application_insights.main.id]
+  description         = "GET ${each.key} fails from 2 or more test locations."
+  severity            = 1
+  tags                = local.tags
+
+  application_insights_web_test_location_availability_criteria {
+    web_test_id           = each.value.id
+    component_id          = azurerm_application_insights.main.id
+    failed_location_count = 2
+  }
+
+  action {
+    action_group_id = azurerm_monitor_action_group.main.id
+  }
+}
+
+# Reconnect storm: far more sockets opened than usual within 5 minutes (an instance lost, a
+# deploy without a slot, a client stuck in a retry loop). Counts the service's own
+# ws_connections_opened_total, which the telemetry module sends as a metric.
+resource "azurerm_monitor_scheduled_query_rules_alert_v2" "reconnect_storm" {
+  count = var.reconnect_storm_threshold > 0 ? 1 : 0
+
+  name                 = "alert-reconnects-${local.resource_token}"
+  resource_group_name  = azurerm_resource_group.main.name
+  location             = azurerm_resource_group.main.location
+  scopes               = [azurerm_application_insights.main.id]
+  description          = "More than ${var.reconnect_storm_threshold} WebSockets opened in 5 minutes."
+  severity             = 2
+  evaluation_frequency = "PT5M"
+  window_duration      = "PT5M"
+  tags                 = local.tags
+
+  criteria {
+    query                   = <<-KQL
+      customMetrics
+      | where name == "ws_connections_opened_total"
+      | summarize opened = sum(valueSum)
+    KQL
+    time_aggregation_method = "Total"
+    metric_measure_column   = "opened"
+    operator                = "GreaterThan"
+    threshold               = var.reconnect_storm_threshold
+  }
+
+  action {
+    action_groups = [azurerm_monitor_action_group.main.id]
+  }
 }
 
 resource "azurerm_monitor_diagnostic_setting" "app" {
