@@ -27,7 +27,8 @@ resource "azurerm_application_insights" "main" {
   tags                = local.tags
 }
 
-# Availability from outside: a standard test per route from several regions every 5 minutes,
+# Availability from outside: a standard test per route from several regions (every 15 minutes
+# by default, availability_test_frequency),
 # through the public front end and TLS (certificate checked, and reported 7 days before it
 # expires). /healthz says the process is alive; /readyz that it can serve (broker up, not
 # draining). The alert fires when 2 or more locations fail a test.
@@ -39,7 +40,7 @@ resource "azurerm_application_insights_standard_web_test" "route" {
   location                = azurerm_resource_group.main.location
   application_insights_id = azurerm_application_insights.main.id
   description             = "GET ${each.key} answers 200 from outside Azure's network edge."
-  frequency               = 300
+  frequency               = var.availability_test_frequency
   timeout                 = 30
   retry_enabled           = true
   geo_locations           = var.availability_test_locations

@@ -162,6 +162,17 @@ variable "availability_test_locations" {
   }
 }
 
+variable "availability_test_frequency" {
+  description = "Seconds between availability test runs from each location: 300, 600 or 900. Standard tests are billed per run (tests x locations x runs; docs/azure.md)."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = contains([300, 600, 900], var.availability_test_frequency)
+    error_message = "availability_test_frequency must be 300, 600 or 900."
+  }
+}
+
 variable "reconnect_storm_threshold" {
   description = "Alert when more WebSockets than this open in 5 minutes (a reconnect storm: a deploy without a slot, an instance lost, a client bug). 0 turns the log alert off."
   type        = number
