@@ -11,6 +11,34 @@ import { gunzipSync } from 'node:zlib';
 export const FIXTURES = new URL('./fixtures/', import.meta.url);
 export const CA_FILE = new URL('ingestion-cert.pem', FIXTURES).pathname;
 
+export const IKEY = '0f3c2a9e-7d41-4b5e-9a61-2c8d7e5f4b10';
+
+export function connectionString(port: number): string {
+  return `InstrumentationKey=${IKEY};IngestionEndpoint=https://127.0.0.1:${port}/;LiveEndpoint=https://127.0.0.1:${port}/`;
+}
+
+/** The service's environment for telemetry to the stand-in: nothing the exporter could reach leaves loopback. */
+export function telemetryEnv(port: number): Record<string, string> {
+  return {
+    APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString(port),
+    NODE_EXTRA_CA_CERTS: CA_FILE,
+    // The exporter's own usage statistics go to a fixed Microsoft endpoint: off.
+    APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true',
+    // Its control-plane poll (OneSettings) is https-only to a fixed host: through this "proxy",
+    // which refuses it. Ingestion and Live Metrics (127.0.0.1) go direct.
+    HTTPS_PROXY: `http://127.0.0.1:${port}`,
+    NO_PROXY: '127.0.0.1,localhost',
+    // As on App Service: the resource detector then skips its Azure VM metadata (IMDS) probe.
+    WEBSITE_SITE_NAME: 'socketship-test',
+    OTEL_TRACES_SAMPLER: 'always_on',
+    OTEL_METRIC_EXPORT_INTERVAL: '500',
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+    OTEL_BLRP_SCHEDULE_DELAY: '200',
+    LOG_LEVEL: 'debug',
+    PING_INTERVAL_MS: '100',
+  };
+}
+
 export interface Envelope {
   name: string;
   iKey: string;

@@ -9,35 +9,7 @@ import { startService, REPO_ROOT } from '../infra/lib/service.ts';
 import type { RunningService } from '../infra/lib/service.ts';
 import { TestClient } from '../helpers/client.ts';
 import { recordAttributes } from '../../src/telemetry/log-bridge.ts';
-import { CA_FILE, startIngestion, type Envelope, type Ingestion } from './telemetry-ingestion.ts';
-
-const IKEY = '0f3c2a9e-7d41-4b5e-9a61-2c8d7e5f4b10';
-
-function connectionString(port: number): string {
-  return `InstrumentationKey=${IKEY};IngestionEndpoint=https://127.0.0.1:${port}/;LiveEndpoint=https://127.0.0.1:${port}/`;
-}
-
-/** Everything the exporter could reach goes to the stand-in; nothing leaves loopback. */
-function telemetryEnv(port: number): Record<string, string> {
-  return {
-    APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString(port),
-    NODE_EXTRA_CA_CERTS: CA_FILE,
-    // The exporter's own usage statistics go to a fixed Microsoft endpoint: off.
-    APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true',
-    // Its control-plane poll (OneSettings) is https-only to a fixed host: through this "proxy",
-    // which refuses it. Ingestion and Live Metrics (127.0.0.1) go direct.
-    HTTPS_PROXY: `http://127.0.0.1:${port}`,
-    NO_PROXY: '127.0.0.1,localhost',
-    // As on App Service: the resource detector then skips its Azure VM metadata (IMDS) probe.
-    WEBSITE_SITE_NAME: 'socketship-test',
-    OTEL_TRACES_SAMPLER: 'always_on',
-    OTEL_METRIC_EXPORT_INTERVAL: '500',
-    OTEL_BSP_SCHEDULE_DELAY: '200',
-    OTEL_BLRP_SCHEDULE_DELAY: '200',
-    LOG_LEVEL: 'debug',
-    PING_INTERVAL_MS: '100',
-  };
-}
+import { IKEY, startIngestion, telemetryEnv, type Envelope, type Ingestion } from './telemetry-ingestion.ts';
 
 function metric(e: Envelope): { name: string; value: number } | undefined {
   if (e.data.baseType !== 'MetricData') return undefined;
