@@ -1,6 +1,6 @@
-// Policy over the parsed Terraform: each deliberate setting of the issue is asserted here,
-// and the app settings are read back through the app's own config parser, so the
-// Terraform and the service cannot drift apart (port, origins, liveness route).
+// Policy over the parsed Terraform: each deliberate setting is asserted here, on the web app
+// and on its staging slot alike (the app settings, read back through the app's own config
+// parser, are in app-settings.test.ts; Redis, scale and the azd state rule in their own files).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
