@@ -1,7 +1,10 @@
 // @ts-check
 import { Connection, socketUrl } from './connection.js';
+import { TYPING_TTL_MS } from './protocol.js';
 
 const MAX_LOG_ITEMS = 50;
+/** Tell the room this page's user is typing at most this often (the server keeps it for TYPING_TTL_MS). */
+const TYPING_EVERY_MS = 1000;
 
 /** @param {string} id */
 function $(id) {
@@ -17,8 +20,11 @@ const messages = $('messages');
 const roomInput = /** @type {HTMLInputElement} */ ($('room'));
 const nameInput = /** @type {HTMLInputElement} */ ($('name'));
 const textInput = /** @type {HTMLInputElement} */ ($('text'));
+const typingEl = $('typing');
 
-const session = { room: 'lobby', name: '', joined: false, pings: 0, lastPingAt: 0 };
+const session = { room: 'lobby', name: '', joined: false, pings: 0, lastPingAt: 0, typingSentAt: 0 };
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let typingClear;
 /** Messages this page sent and has not yet seen come back: the server's copy is the acknowledgement. */
 const pending = /** @type {{ text: string, sentAt: number }[]} */ ([]);
 
@@ -79,6 +85,9 @@ const connection = new Connection(url, {
       case 'presence':
         if (message.room === session.room) $('members').textContent = String(message.members);
         break;
+      case 'typing':
+        if (message.room === session.room && Array.isArray(message.names)) showTyping(message.names.map(String), Number(message.others) || 0);
+        break;
       case 'message': {
         const mine = message.from === session.name && pending[0]?.text === message.text;
         if (mine) {
@@ -91,6 +100,22 @@ const connection = new Connection(url, {
       }
     }
   },
+});
+
+/** "alice and bob are typing…", without this page's own name. @param {string[]} names @param {number} others */
+function showTyping(names, others) {
+  const shown = names.filter((n) => n !== session.name);
+  const more = others > 0 ? ` and ${others} more` : '';
+  typingEl.textContent = shown.length === 0 ? '' : `${shown.join(', ')}${more} ${shown.length + others === 1 ? 'is' : 'are'} typing…`;
+  // The server says when typists stop; should that frame be lost with the connection, clear it anyway.
+  clearTimeout(typingClear);
+  if (shown.length > 0) typingClear = setTimeout(() => (typingEl.textContent = ''), TYPING_TTL_MS * 2);
+}
+
+textInput.addEventListener('input', () => {
+  const now = performance.now();
+  if (!textInput.value || now - session.typingSentAt < TYPING_EVERY_MS) return;
+  if (connection.send({ type: 'typing' })) session.typingSentAt = now;
 });
 
 toggle.addEventListener('click', () => {
@@ -120,6 +145,7 @@ $('say').addEventListener('submit', (event) => {
   if (!text.trim()) return;
   if (connection.send({ type: 'say', text })) {
     pending.push({ text, sentAt: performance.now() });
+    session.typingSentAt = 0;
     textInput.value = '';
   } else {
     append(messages, 'Not connected: press Start first.', 'event');

@@ -1,8 +1,10 @@
 // @ts-check
 // One WebSocket with the ping/pong protocol answered and reconnection after unexpected closes.
+// The path and the close codes come from /protocol.js, which the server generates from src/protocol/.
+import { NO_RETRY_CODES, WS_PATH } from './protocol.js';
 
 /** Close codes after which the server asks not to be retried automatically. */
-const NO_RETRY = new Set([1000, 1003, 1008]);
+const NO_RETRY = new Set(NO_RETRY_CODES);
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 
@@ -15,10 +17,10 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.max(BACKOFF_MIN_MS, Math.round(cap * random()));
 }
 
-/** ws: on http pages, wss: on https pages, same host, path /ws. @param {{ protocol: string, host: string }} location */
+/** ws: on http pages, wss: on https pages, same host, the server's WebSocket path. @param {{ protocol: string, host: string }} location */
 export function socketUrl(location) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws`;
+  return `${scheme}//${location.host}${WS_PATH}`;
 }
 
 /**

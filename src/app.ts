@@ -5,19 +5,18 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Broker } from './broker/broker.ts';
 import { createMemoryBroker } from './broker/memory.ts';
+import { createRedisBroker } from './broker/redis/broker.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { Config } from './config/config.ts';
+import { redactUrl, type Config } from './config/config.ts';
 import { createHttpHandler } from './http/handler.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { createRealtime } from './realtime/realtime.ts';
+import { createRealtime } from './realtime/server.ts';
 
 export interface AppDeps {
   logger: Logger;
   /** Default: the system clock. */
   clock?: Clock;
-  /** Default: an in-process broker (one instance) keeping config.historySize messages a room. main.ts passes the Redis one when REDIS_URL is set. */
-  broker?: Broker;
   /** Default: the repository's public/ folder. */
   publicDir?: string;
   /** Cut off clients that take longer than this to send their request headers (slowloris). Default 10 s. */
@@ -41,19 +40,35 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
   HPE_HEADER_OVERFLOW: 431,
 };
 
+/**
+ * REDIS_URL unset: one instance, rooms in this process. Set: rooms, history and presence in
+ * Redis, shared by every instance. The service starts either way; until Redis answers, /readyz
+ * says 503 with the reason.
+ */
+function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
+  const { redisUrl, historySize } = config;
+  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}), historySize }, 'broker');
+  if (!redisUrl) return createMemoryBroker({ historySize });
+  return createRedisBroker({
+    url: redisUrl,
+    displayUrl: redactUrl(redisUrl),
+    historySize,
+    presenceTtlMs: config.presenceTtlMs,
+    logger: logger.child({ component: 'broker' }),
+    metrics,
+  });
+}
+
 const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 export function createApp(config: Config, deps: AppDeps): App {
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
-  const broker = deps.broker ?? createMemoryBroker({ historySize: config.historySize });
   let stopping: Promise<void> | undefined;
 
-  let openConnections = (): number => 0;
-  const metrics = createMetrics({ openConnections: () => openConnections(), processMetrics: deps.processMetrics ?? true });
-  broker.instrument(metrics);
+  const metrics = createMetrics({ processMetrics: deps.processMetrics ?? true });
+  const broker = createBroker(config, logger, metrics);
   const realtime = createRealtime(config, { logger, metrics, clock, broker });
-  openConnections = realtime.openConnections;
 
   const headersTimeout = deps.headersTimeoutMs ?? 10_000;
   const server = createServer(

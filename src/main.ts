@@ -3,10 +3,7 @@
 import { telemetry } from './telemetry/preload.ts';
 import dotenv from 'dotenv';
 import { createApp } from './app.ts';
-import type { Broker } from './broker/broker.ts';
-import { createMemoryBroker } from './broker/memory.ts';
-import { createRedisBroker } from './broker/redis.ts';
-import { ConfigError, parseConfig, redactUrl, type Config } from './config/config.ts';
+import { ConfigError, parseConfig, type Config } from './config/config.ts';
 import { createLogger } from './log/logger.ts';
 
 // A .env file fills in what the real environment does not set (real variables win).
@@ -22,20 +19,7 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel, ...(telemetry ? { destination: telemetry.logDestination() } : {}) });
-// REDIS_URL unset: one instance, rooms in this process. Set: rooms, history and presence in
-// Redis, shared by every instance. The service starts either way; until Redis answers, /readyz
-// says 503 with the reason.
-const broker: Broker = config.redisUrl
-  ? createRedisBroker({
-      url: config.redisUrl,
-      displayUrl: redactUrl(config.redisUrl),
-      historySize: config.historySize,
-      presenceTtlMs: config.presenceTtlMs,
-      logger: logger.child({ component: 'broker' }),
-    })
-  : createMemoryBroker({ historySize: config.historySize });
-logger.info({ broker: config.redisUrl ? 'redis' : 'memory', ...(config.redisUrl ? { redis: redactUrl(config.redisUrl) } : {}), historySize: config.historySize }, 'broker');
-const app = createApp(config, { logger, broker });
+const app = createApp(config, { logger });
 await telemetry?.observe(app.metrics.registry);
 
 process.on('uncaughtException', (err) => {

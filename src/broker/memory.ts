@@ -1,12 +1,10 @@
-import type { Broker, BrokerListener, ChatDraft, ChatMessage, History } from './broker.ts';
-import { compareIdText } from './ids.ts';
+import { compareIdText, parseId } from '../protocol/ids.ts';
+import { NO_LISTENER, type Broker, type ChatDraft, type ChatMessage, type History } from './broker.ts';
 
 export interface MemoryBrokerOptions {
   /** Messages kept per room for replay (HISTORY_SIZE). Default 100. */
   historySize?: number;
 }
-
-const NO_LISTENER: BrokerListener = { message: () => {}, presence: () => {} };
 
 /**
  * One process: a per-room counter gives ids, delivery is a direct call, the last
@@ -36,8 +34,12 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     presence(room, localMembers) {
       listener.presence(room, localMembers);
     },
+    typing(room, names) {
+      listener.typing(room, names);
+    },
     history(room, since): Promise<History> {
-      if (since === undefined) return Promise.resolve({ messages: [], truncated: false });
+      const sinceId = since === undefined ? undefined : parseId(since);
+      if (since === undefined || !sinceId) return Promise.resolve({ messages: [], truncated: false });
       const kept = histories.get(room) ?? [];
       const last = String(sequences.get(room) ?? 0);
       if (compareIdText(since, last) > 0) {
@@ -47,11 +49,10 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
       const messages = kept.filter((m) => compareIdText(m.id, since) > 0);
       const oldestKept = kept[0];
       // Ids are consecutive, so a gap between `since` and the oldest kept message was trimmed.
-      const truncated = oldestKept !== undefined && Number(oldestKept.id) - 1 > Number(since.split('-')[0]);
+      const truncated = oldestKept !== undefined && BigInt(oldestKept.id) - 1n > sinceId[0];
       return Promise.resolve({ messages, truncated });
     },
     unavailableReason: () => undefined,
-    instrument: () => {},
     close: () => Promise.resolve(),
   };
 }

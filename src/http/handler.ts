@@ -1,10 +1,12 @@
 // Plain HTTP: the browser client's files, probes and metrics. The WebSocket upgrade
 // never reaches this handler (it arrives on the server's 'upgrade' event).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
 import sirv from 'sirv';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
-import { pathOf, WS_PATH } from '../realtime/gateway.ts';
+import { pathOf, WS_PATH } from '../protocol/path.ts';
+import { CLIENT_PROTOCOL_PATH, clientProtocolModule } from './client-protocol.ts';
 
 export interface Readiness {
   /** Why the service should get no new traffic, or undefined when it is ready. */
@@ -46,6 +48,17 @@ function json(res: ServerResponse, status: number, value: unknown): void {
 
 export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { readiness, registry, logger } = options;
+  // What /readyz answers, as a metric: alerting sees an instance that is up but refuses traffic.
+  new Gauge({
+    name: 'ws_ready',
+    help: '1 while /readyz answers 200, 0 while it answers 503',
+    registers: [registry],
+    collect() {
+      this.set(readiness.notReadyReason() === undefined ? 1 : 0);
+    },
+  });
+  const protocolModule = clientProtocolModule();
+  const protocolEtag = `"${createHash('sha1').update(protocolModule).digest('base64url')}"`;
   // Production mode indexes public/ once at start: only files that exist there can ever be
   // served, so no request path (`..`, encoded or absolute) can reach outside it.
   const files = sirv(options.publicDir, {
@@ -84,6 +97,12 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
       }
       case '/metrics':
         return void metrics(res);
+      case CLIENT_PROTOCOL_PATH:
+        if (req.headers['if-none-match'] === protocolEtag) {
+          res.writeHead(304, { ETag: protocolEtag, 'Cache-Control': 'no-cache' });
+          return void res.end();
+        }
+        return send(res, 200, protocolModule, 'text/javascript; charset=utf-8', { ETag: protocolEtag, 'Cache-Control': 'no-cache' });
       case WS_PATH:
         return send(res, 426, 'Upgrade Required: this endpoint speaks WebSocket', undefined, { Upgrade: 'websocket', Connection: 'Upgrade' });
       default:

@@ -182,6 +182,33 @@ describe('two instances sharing one Redis', () => {
     assert.equal(future.texts.length, HISTORY_SIZE);
     writer.stop();
   });
+  it('typing on one instance reaches the room on the other, coalesced, and is never stored', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const room = 'typing';
+    const join = async (url: string, name: string): Promise<TestClient> => {
+      const c = await TestClient.connect(url);
+      c.send({ type: 'join', room, name });
+      await c.nextOf('welcome', 5000, (w) => w.room === room);
+      return c;
+    };
+    const observer = await join(b.ws, 'observer');
+    const typists = await Promise.all(Array.from({ length: 8 }, (_, i) => join(a.ws, `t${i}`)));
+    let frames = 0;
+    observer.ws.on('message', (d) => {
+      if ((d as Buffer).includes('"type":"typing"')) frames++;
+    });
+    for (let round = 0; round < 3; round++) for (const t of typists) t.send({ type: 'typing' });
+    const seen = await observer.nextOf('typing', 5000, (t) => (t.names as string[]).length + Number(t.others) === 8);
+    assert.equal((seen.names as string[]).length, 5);
+    assert.equal(seen.others, 3);
+    typists[0]!.send({ type: 'say', text: 'after typing' });
+    await observer.nextOf('message', 5000, (m) => m.text === 'after typing'); // every earlier typing frame has arrived
+    assert.ok(frames >= 1 && frames <= 3, `${frames} typing frames across instances for 24 typing messages`);
+    const late = await TestClient.connect(a.ws);
+    late.send({ type: 'join', room, name: 'late', since: '0-0' });
+    assert.equal((await late.nextOf('history', 5000)).count, 1, 'only the chat message is replayed');
+    for (const c of [observer, late, ...typists]) c.close();
+  });
 });
 
 describe('failures', () => {

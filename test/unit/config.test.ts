@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { ConfigError, parseConfig } from '../../src/config/config.ts';
 
 test('defaults match the documented values', () => {
@@ -64,4 +65,15 @@ for (const [name, value] of bad) {
 
 test('PONG_TIMEOUT_MS below PING_INTERVAL_MS is refused', () => {
   assert.throws(() => parseConfig({ PING_INTERVAL_MS: '5000', PONG_TIMEOUT_MS: '1000' }), /PONG_TIMEOUT_MS/);
+});
+
+test('a Node older than engines.node stops npm start with one line naming the version needed', async () => {
+  const { nodeVersionProblem } = await import('../../scripts/check-node.js');
+  assert.equal(nodeVersionProblem('v20.20.2', '>=24'), 'Socketship needs Node.js 24 or newer (26 LTS recommended, see .node-version); this is Node.js v20.20.2.');
+  assert.equal(nodeVersionProblem('v24.0.0', '>=24'), undefined);
+  assert.equal(nodeVersionProblem('v26.1.0', '>=24'), undefined);
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string }; scripts: Record<string, string> };
+  assert.equal(pkg.scripts.prestart, 'node scripts/check-node.js');
+  assert.equal(nodeVersionProblem('v20.20.2', pkg.engines.node)?.includes('24'), true);
+  assert.match(await readFile(new URL('../../.npmrc', import.meta.url), 'utf8'), /^engine-strict=true$/m);
 });

@@ -1,8 +1,9 @@
 // Everything that comes back from Redis is untrusted input: another program (or an operator
 // with redis-cli) may have written to the same keys. These functions are the one place where
 // replies become typed values; anything of the wrong shape is dropped, never passed on.
-import type { ChatMessage } from './broker.ts';
-import { parseId } from './ids.ts';
+import { isRecord } from '../../protocol/guards.ts';
+import { parseId } from '../../protocol/ids.ts';
+import type { ChatMessage } from '../broker.ts';
 
 /** A stream entry as node-redis returns it: { id, message: { field: value } }. */
 export interface StreamEntry {
@@ -13,10 +14,6 @@ export interface StreamEntry {
 export interface StreamBatch {
   key: string;
   entries: StreamEntry[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function text(value: unknown): string | undefined {
@@ -153,4 +150,17 @@ export function parseStreamId(value: unknown): string | undefined {
 export function parseInteger(value: unknown): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : Number(text(value));
   return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** The names of a typing event (a JSON list of strings); anything else is dropped. */
+export function parseTypingNames(value: string | undefined, max: number): string[] {
+  if (value === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  return parsed.filter((name): name is string => typeof name === 'string').slice(0, max);
 }

@@ -1,0 +1,40 @@
+// What travels over a socket, as types: what clients send (once parsed), what the server sends,
+// and the labels metrics count them by. No I/O here.
+
+export const DEFAULT_ROOM = 'lobby';
+
+/** A chat message as stored, delivered and replayed. */
+export interface ChatMessage {
+  id: string;
+  room: string;
+  from: string;
+  text: string;
+  ts: number;
+}
+
+export type Inbound =
+  | { type: 'pong' }
+  | { type: 'join'; room: string; name: string; since?: string }
+  | { type: 'say'; text: string }
+  | { type: 'typing' };
+
+export type Outbound =
+  | { type: 'welcome'; id: string; room: string; name: string }
+  | ({ type: 'message' } & ChatMessage)
+  | { type: 'presence'; room: string; members: number }
+  /** Answers a join with `since`: `count` replayed `message` frames follow, then the live ones. */
+  | { type: 'history'; room: string; since: string; truncated: boolean; count: number }
+  /** Who in the room is typing now (at most TYPING_NAMES_MAX names, `others` more). Empty when nobody is. */
+  | { type: 'typing'; room: string; names: string[]; others: number };
+
+/** Metric labels: every inbound kind, and `invalid` for what was refused. */
+export type InboundType = Inbound['type'] | 'invalid';
+/** Metric labels: `ping` is the heartbeat's text frame, the rest are JSON. */
+export type OutboundType = Outbound['type'] | 'ping';
+
+export const PING = 'ping';
+
+/** Encoded once per broadcast and written to every recipient as the same bytes. */
+export function encode(message: Outbound): Buffer {
+  return Buffer.from(JSON.stringify(message));
+}
