@@ -27,10 +27,9 @@ resource "azurerm_application_insights" "main" {
   tags                = local.tags
 }
 
-# Availability from outside: a standard test per route from several regions (every 15 minutes
-# by default, availability_test_frequency),
-# through the public front end and TLS (certificate checked, and reported 7 days before it
-# expires). /healthz says the process is alive; /readyz that it can serve (broker up, not
+# Availability from outside: a standard test per route from several regions, every 15 minutes
+# by default (availability_test_frequency; each run is billed), through the public front end
+# and TLS (certificate checked, and reported 7 days before it expires). /healthz says the process is alive; /readyz that it can serve (broker up, not
 # draining). The alert fires when 2 or more locations fail a test.
 resource "azurerm_application_insights_standard_web_test" "route" {
   for_each = toset(["/healthz", "/readyz"])
