@@ -9,7 +9,7 @@
 // it with no `--import` flag or loader in the start command (the distro's ESM loader hooks ES
 // modules, and everything it instruments here, `redis` and `node:http`, is CommonJS or built in).
 // Measured on Node 26: requests, Redis dependencies, logs and metrics all arrive
-// (test/integration/telemetry.test.ts; the Redis dependency check is in docs/azure.md).
+// (test/integration/telemetry.test.ts; Redis dependencies: test/e2e/telemetry-redis.test.ts).
 import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
 import type * as OtelLogsApi from '@opentelemetry/api-logs';
