@@ -3,13 +3,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { createTokenVerifier } from './auth/verify.ts';
 import type { Broker } from './broker/broker.ts';
 import { createMemoryBroker } from './broker/memory.ts';
 import { createRedisBroker } from './broker/redis/broker.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { redactUrl, type Config } from './config/config.ts';
+import { createApi } from './http/api/api.ts';
 import { createHttpHandler } from './http/handler.ts';
 import { createHttpRefusals } from './http/refusals.ts';
+import { clientAddress } from './realtime/hosts.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { createRealtime } from './realtime/server.ts';
@@ -64,7 +67,10 @@ export function createApp(config: Config, deps: AppDeps): App {
 
   const metrics = createMetrics({ processMetrics: deps.processMetrics ?? true });
   const broker = createBroker(config, logger, metrics);
-  const realtime = createRealtime(config, { logger, metrics, clock, broker });
+  const { auth } = config.identity;
+  if (auth) logger.info({ hs256: auth.secret !== undefined, jwks: auth.jwksUrl?.href, issuer: auth.issuer, audience: auth.audience }, 'authentication on: every upgrade needs a token');
+  else logger.warn('authentication is off: anyone can connect, join any room and take any name (set AUTH_JWT_SECRET or AUTH_JWKS_URL)');
+  const realtime = createRealtime(config, { logger, metrics, clock, broker, ...(auth ? { verifyToken: createTokenVerifier(auth) } : {}) });
 
   const refusals = createHttpRefusals({ logger, registry: metrics.registry, perSecond: config.refusalLogPerSec, trustProxy: config.trustProxy });
   const headersTimeout = deps.headersTimeoutMs ?? 10_000;
@@ -87,6 +93,21 @@ export function createApp(config: Config, deps: AppDeps): App {
         notReadyReason: () => (stopping ? 'shutting down' : broker.unavailableReason()),
         openConnections: realtime.openConnections,
       },
+      authRequired: auth !== undefined,
+      ...(config.identity.apiKey
+        ? {
+            api: createApi({
+              apiKey: config.identity.apiKey,
+              broker,
+              logger,
+              clock,
+              registry: metrics.registry,
+              rateLimitPerSec: config.identity.apiRateLimitPerSec,
+              identityMode: auth !== undefined,
+              clientAddress: (req) => clientAddress(req, config.trustProxy),
+            }),
+          }
+        : {}),
     }),
   );
   server.on('upgrade', realtime.handleUpgrade);

@@ -1,7 +1,15 @@
 import type { BrokerMetrics } from '../metrics/metrics.ts';
-import type { ChatMessage } from '../protocol/messages.ts';
+import type { ChatMessage, Member } from '../protocol/messages.ts';
 
-export type { BrokerMetrics, ChatMessage };
+export type { BrokerMetrics, ChatMessage, Member };
+
+/** A room's members over every instance: the count always, and (identity mode) who they are. */
+export interface Roster {
+  count: number;
+  /** At most ROSTER_MAX per instance; `truncated` when some were left out. */
+  members: Member[];
+  truncated: boolean;
+}
 
 /** A chat message before the broker gives it its per-room id. */
 export type ChatDraft = Omit<ChatMessage, 'id'>;
@@ -14,15 +22,22 @@ export interface BrokerListener {
   presence(room: string, members: number): void;
   /** `names` typed in `room` just now (on this instance or another). Ephemeral: never stored. */
   typing(room: string, names: readonly string[]): void;
+  /** Close every socket of user `sub` (the server API asked, on this instance or another). */
+  disconnect(sub: string): void;
 }
 
-export const NO_LISTENER: BrokerListener = { message: () => {}, presence: () => {}, typing: () => {} };
+export const NO_LISTENER: BrokerListener = { message: () => {}, presence: () => {}, typing: () => {}, disconnect: () => {} };
 
 /** Messages of a room after a client's `since`, oldest first. */
 export interface History {
   messages: ChatMessage[];
   /** Some messages after `since` are no longer kept (HISTORY_SIZE passed, or the broker lost its data). */
   truncated: boolean;
+  /**
+   * The newest id of the room when following started (or the newest replayed): a client that saw
+   * nothing after joining can still rejoin with it as `since` and miss nothing.
+   */
+  last: string;
 }
 
 /**
@@ -43,6 +58,12 @@ export interface Broker {
   presence(room: string, localMembers: number): void;
   /** `names` typed in `room` on this instance; comes back to every instance through `listener.typing`. Best effort. */
   typing(room: string, names: readonly string[]): void;
+  /** Who this instance has in `room` now (identity mode only: the server API lists them). */
+  roster(room: string, members: readonly Member[]): void;
+  /** The room's members over every instance. */
+  members(room: string): Promise<Roster>;
+  /** Asks every instance (this one included, through `listener.disconnect`) to close the sockets of `sub`. */
+  disconnect(sub: string): Promise<void>;
   /**
    * Starts following `room` and returns its kept messages with an id after `since` (none without
    * `since`). Every message published after those is delivered through `listener.message` from

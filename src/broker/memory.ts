@@ -1,5 +1,6 @@
 import { compareIdText, parseId } from '../protocol/ids.ts';
-import { NO_LISTENER, type Broker, type ChatDraft, type ChatMessage, type History } from './broker.ts';
+import { ROSTER_MAX } from '../protocol/limits.ts';
+import { NO_LISTENER, type Broker, type ChatDraft, type ChatMessage, type History, type Member } from './broker.ts';
 
 export interface MemoryBrokerOptions {
   /** Messages kept per room for replay (HISTORY_SIZE). Default 100. */
@@ -55,6 +56,8 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
   let bytes = 0;
   // The highest id any forgotten room reached: rooms made after that start above it.
   let forgottenUpTo = 0;
+  const counts = new Map<string, number>();
+  const rosters = new Map<string, readonly Member[]>();
   let listener = NO_LISTENER;
 
   function forget(name: string, room: Room): void {
@@ -114,27 +117,42 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
       listener = next;
     },
     presence(room, localMembers) {
+      if (localMembers > 0) counts.set(room, localMembers);
+      else counts.delete(room);
       listener.presence(room, localMembers);
+    },
+    roster(room, members) {
+      if (members.length > 0) rosters.set(room, members.slice(0, ROSTER_MAX));
+      else rosters.delete(room);
+    },
+    members(room) {
+      const count = counts.get(room) ?? 0;
+      const members = [...(rosters.get(room) ?? [])];
+      return Promise.resolve({ count, members, truncated: members.length < count });
+    },
+    disconnect(sub) {
+      listener.disconnect(sub);
+      return Promise.resolve();
     },
     typing(room, names) {
       listener.typing(room, names);
     },
     history(name, since): Promise<History> {
       const sinceId = since === undefined ? undefined : parseId(since);
-      if (since === undefined || !sinceId) return Promise.resolve({ messages: [], truncated: false });
       bound();
       const room = rooms.get(name);
-      const kept = room?.messages ?? [];
       const last = String(room?.seq ?? forgottenUpTo);
+      if (since === undefined || !sinceId) return Promise.resolve({ messages: [], truncated: false, last });
+      const kept = room?.messages ?? [];
       if (compareIdText(since, last) > 0) {
         // An id this process never gave: it is from before a restart, and what came between is gone.
-        return Promise.resolve({ messages: [...kept], truncated: true });
+        return Promise.resolve({ messages: [...kept], truncated: true, last });
       }
       const messages = kept.filter((m) => compareIdText(m.id, since) > 0);
       // Messages after `since` were trimmed, or belonged to a life of the room that was forgotten.
       const seen = sinceId[0] > 0n || sinceId[1] > 0n;
       const trimmedUpTo = room?.trimmedUpTo ?? forgottenUpTo;
-      return Promise.resolve({ messages, truncated: seen && BigInt(trimmedUpTo) > sinceId[0] });
+      return Promise.resolve({ messages, truncated: seen && BigInt(trimmedUpTo) > sinceId[0], last });
     },
     keptBytes: () => bytes,
     keptRooms: () => rooms.size,

@@ -43,6 +43,8 @@ export interface Config {
   historyTtlMs: number;
   /** Refused requests and upgrades logged at warn per second at most; the rest are counted, and summed in the next line. */
   refusalLogPerSec: number;
+  /** Who may connect and the server API (src/config/identity.ts). */
+  identity: IdentityConfig;
 }
 
 export type OriginPolicy =
@@ -50,16 +52,11 @@ export type OriginPolicy =
   | { kind: 'any' }
   | { kind: 'list'; origins: ReadonlySet<string> };
 
-export class ConfigError extends Error {
-  readonly variable: string;
-  constructor(variable: string, value: string, allowed: string) {
-    super(`Invalid ${variable}=${JSON.stringify(value)}: expected ${allowed}`);
-    this.name = 'ConfigError';
-    this.variable = variable;
-  }
-}
+import { parseIdentityConfig, type IdentityConfig } from './identity.ts';
+import { ConfigError, type Env } from './error.ts';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export { ConfigError, type Env };
+export type { AuthConfig, IdentityConfig } from './identity.ts';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -216,6 +213,7 @@ export function parseConfig(env: Env): Config {
     redisUrl: redisUrl(env),
     historySize: integer(env, 'HISTORY_SIZE', 1, 100_000),
     presenceTtlMs: integer(env, 'PRESENCE_TTL_MS', 1000, 3_600_000),
+    identity: parseIdentityConfig(env),
     ...hardening(env),
   };
 }

@@ -5,10 +5,12 @@ import { createHash } from 'node:crypto';
 import sirv from 'sirv';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
-import { pathOf, WS_PATH } from '../protocol/path.ts';
+import { pathOf, redactQuery, WS_PATH } from '../protocol/path.ts';
 import { hostAllowed, requestHost } from '../realtime/hosts.ts';
 import { CLIENT_PROTOCOL_PATH, clientProtocolModule } from './client-protocol.ts';
 import type { HttpRefusals } from './refusals.ts';
+import { json, send } from './respond.ts';
+import type { ApiHandler } from './api/api.ts';
 
 export interface Readiness {
   /** Why the service should get no new traffic, or undefined when it is ready. */
@@ -25,6 +27,10 @@ export interface HttpHandlerOptions {
   /** ALLOWED_HOSTS (empty: any). */
   allowedHosts: ReadonlySet<string>;
   trustProxy: boolean;
+  /** The server API under /api/; absent (no API_KEY), /api/ answers 404. */
+  api?: ApiHandler;
+  /** Identity mode: the page asks for a token (told through /protocol.js). */
+  authRequired?: boolean;
 }
 
 // Only the page's own scripts, styles and socket; nothing inline, nothing framed.
@@ -43,14 +49,6 @@ function setSecurityHeaders(res: ServerResponse): void {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
 }
 
-function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...extra });
-  res.end(body);
-}
-
-function json(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
-}
 
 export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { readiness, registry, logger, refusals } = options;
@@ -63,7 +61,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
       this.set(readiness.notReadyReason() === undefined ? 1 : 0);
     },
   });
-  const protocolModule = clientProtocolModule();
+  const protocolModule = clientProtocolModule({ authRequired: options.authRequired ?? false });
   const protocolEtag = `"${createHash('sha1').update(protocolModule).digest('base64url')}"`;
   // Production mode indexes public/ once at start: only files that exist there can ever be
   // served, so no request path (`..`, encoded or absolute) can reach outside it.
@@ -93,11 +91,12 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
       refusals.record(req, 421, 'host');
       return send(res, 421, 'Misdirected Request: unknown host', undefined, { Connection: 'close' });
     }
+    if (path.startsWith('/api/')) return options.api ? options.api(req, res, path) : send(res, 404, 'Not Found');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       refusals.record(req, 405, 'method');
       return send(res, 405, 'Method Not Allowed', undefined, { Allow: 'GET, HEAD', Connection: 'close' });
     }
-    logger.debug({ method: req.method, url: req.url }, 'http request');
+    logger.debug({ method: req.method, url: redactQuery(req.url) }, 'http request');
     switch (path) {
       case '/healthz':
         return json(res, 200, { status: 'ok' });

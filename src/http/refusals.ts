@@ -5,6 +5,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
+import { redactQuery } from '../protocol/path.ts';
 import { rateLimitedWarn } from '../log/rate-limited.ts';
 import type { HttpRefusal } from '../protocol/refusals.ts';
 import { clientAddress } from '../realtime/hosts.ts';
@@ -45,7 +46,7 @@ export function createHttpRefusals(options: HttpRefusalsOptions): HttpRefusals {
 
   function record(req: IncomingMessage, status: number, reason: HttpRefusal): void {
     refused.labels(reason).inc();
-    warn({ ip: clientAddress(req, trustProxy), method: req.method?.slice(0, 20), host: req.headers.host?.slice(0, LOGGED_CHARS), url: req.url?.slice(0, LOGGED_CHARS), status, reason }, 'request refused');
+    warn({ ip: clientAddress(req, trustProxy), method: req.method?.slice(0, 20), host: req.headers.host?.slice(0, LOGGED_CHARS), url: redactQuery(req.url)?.slice(0, LOGGED_CHARS), status, reason }, 'request refused');
   }
 
   return {

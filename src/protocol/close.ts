@@ -12,6 +12,8 @@ export const CloseCode = {
   internalError: 1011,
   tryAgainLater: 1013,
   pongTimeout: 4000,
+  tokenExpired: 4001,
+  disconnected: 4003,
 } as const;
 
 export const CloseReason = {
@@ -22,7 +24,12 @@ export const CloseReason = {
   rateLimited: 'Rate limit exceeded',
   slowConsumer: 'Slow consumer',
   pongTimeout: 'Pong timeout',
+  tokenExpired: 'Token expired',
+  disconnected: 'Disconnected by server',
 } as const;
 
-/** Close codes after which a client should not reconnect on its own. */
-export const NO_RETRY_CODES: readonly number[] = [CloseCode.normal, CloseCode.unsupportedData, CloseCode.policyViolation];
+/**
+ * Close codes after which a client should not reconnect on its own. After 4001 it reconnects only
+ * with a fresh token.
+ */
+export const NO_RETRY_CODES: readonly number[] = [CloseCode.normal, CloseCode.unsupportedData, CloseCode.policyViolation, CloseCode.tokenExpired, CloseCode.disconnected];

@@ -13,5 +13,9 @@ export const TYPING_TTL_MS = 3000;
 export const TYPING_FLUSH_MS = 500;
 /** Typing: names listed in one frame; the rest are counted in `others`. */
 export const TYPING_NAMES_MAX = 5;
+/** Typing: names one instance reports for a room per flush (more typists than this in one room are not counted). */
+export const TYPING_REPORT_MAX = 1000;
+/** Server API: members listed per room per instance (the count is always exact). */
+export const ROSTER_MAX = 1000;
 /** Fragments one message may arrive in: past it `ws` closes with 1008, so empty fragments cannot stream forever. */
 export const MAX_FRAGMENTS = 1024;

@@ -10,6 +10,14 @@ export interface ChatMessage {
   from: string;
   text: string;
   ts: number;
+  /** `server`: published by the application's backend through the server API, not by a user. */
+  sender?: 'server';
+}
+
+/** A member of a room as the server API lists it (identity mode). */
+export interface Member {
+  sub: string;
+  name: string;
 }
 
 export type Inbound =
@@ -19,7 +27,13 @@ export type Inbound =
   | { type: 'typing' };
 
 export type Outbound =
-  | { type: 'welcome'; id: string; room: string; name: string }
+  /**
+   * `room` null: the user may not join the default room and is in none yet. `user`: the token's
+   * `sub`. `last`: the room's newest message id at the join, a `since` for a rejoin that saw nothing newer.
+   */
+  | { type: 'welcome'; id: string; room: string | null; name: string; user?: string; last?: string }
+  /** A request refused without closing the socket: a join to a room outside the token's `rooms`, a say outside any room. */
+  | { type: 'error'; reason: 'forbidden' | 'not_in_room'; room?: string }
   | ({ type: 'message' } & ChatMessage)
   | { type: 'presence'; room: string; members: number }
   /** Answers a join with `since`: `count` replayed `message` frames follow, then the live ones. */

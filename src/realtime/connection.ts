@@ -3,12 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
+import { mayJoin, type Identity } from '../auth/identity.ts';
 import type { Broker } from '../broker/broker.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
-import { DEFAULT_ROOM } from '../protocol/messages.ts';
+import { DEFAULT_ROOM, encode } from '../protocol/messages.ts';
 import { parseFrame } from '../protocol/parse.ts';
 import { clientAddress } from './hosts.ts';
 import type { Heartbeat } from './heartbeat.ts';
@@ -17,6 +18,7 @@ import type { Rooms } from './rooms.ts';
 import type { Sender } from './sender.ts';
 import { Session, type ClientSocket } from './session.ts';
 import type { Typing } from './typing.ts';
+import type { Users } from './users.ts';
 import { wsErrorCloseCode } from './ws-internals.ts';
 
 export interface ConnectionDeps {
@@ -31,13 +33,14 @@ export interface ConnectionDeps {
   rooms: Rooms;
   joins: Joins;
   typing: Typing;
+  users: Users;
 }
 
 /** Sets up a socket `ws` has just accepted: its session, its handlers, the default room. */
-export type OpenSocket = (socket: ClientSocket, req: IncomingMessage, draining: boolean) => void;
+export type OpenSocket = (socket: ClientSocket, req: IncomingMessage, draining: boolean, identity: Identity | undefined) => void;
 
 export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
-  const { logger, metrics, clock, broker, sender, heartbeat, rooms, joins, typing, rateLimitPerSec } = deps;
+  const { logger, metrics, clock, broker, sender, heartbeat, rooms, joins, typing, users, rateLimitPerSec } = deps;
   const bootId = randomBytes(3).toString('hex');
   let nextConnection = 0;
 
@@ -46,8 +49,15 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     sender.close(socket, code, reason);
   }
 
+  /** A refusal that keeps the socket open where it was. */
+  function deny(socket: ClientSocket, reason: 'forbidden' | 'not_in_room', room?: string): void {
+    logger.warn({ connId: socket.session.id, sub: socket.session.identity?.sub, reason, room }, 'request refused');
+    sender.send(socket, encode({ type: 'error', reason, ...(room === undefined ? {} : { room }) }), 'error');
+  }
+
   async function say(socket: ClientSocket, text: string): Promise<void> {
     const { session } = socket;
+    if (session.room === '') return deny(socket, 'not_in_room');
     try {
       await broker.publish({ room: session.room, from: session.name, text, ts: Math.round(clock.now()) });
     } catch (err) {
@@ -77,7 +87,9 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
       case 'pong':
         return heartbeat.pong(socket);
       case 'join':
-        session.name = message.name;
+        if (!mayJoin(session.identity, message.room)) return deny(socket, 'forbidden', message.room);
+        // With a token, the name is the token's: a join cannot take someone else's.
+        if (!session.identity) session.name = message.name;
         return void joins.join(socket, message.room, message.since);
       case 'say':
         return void say(socket, message.text);
@@ -123,6 +135,7 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     const session = socket.session;
     const finalCode = session.closeCode || code;
     metrics.closed(finalCode);
+    users.remove(socket);
     joins.cancel(socket);
     rooms.leave(socket);
     logger.info(
@@ -133,24 +146,29 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
         durationMs: Math.round(clock.now() - session.openedAt),
         messagesIn: session.messagesIn,
         messagesOut: session.messagesOut,
+        ...(session.identity ? { sub: session.identity.sub } : {}),
       },
       'socket closed',
     );
   }
 
-  return function open(socket, req, draining) {
+  return function open(socket, req, draining, identity) {
     const id = `${bootId}-${(nextConnection++).toString(36)}`;
     const name = `guest-${randomBytes(2).toString('hex')}`;
     const ip = clientAddress(req, deps.trustProxy);
-    socket.session = new Session(id, ip, name, DEFAULT_ROOM, clock.now(), heartbeat.nextSweep(), rateLimitPerSec);
+    // A user who may not enter the default room starts in none: `welcome` says room null.
+    const room = mayJoin(identity, DEFAULT_ROOM) ? DEFAULT_ROOM : '';
+    socket.session = new Session(id, ip, name, room, clock.now(), heartbeat.nextSweep(), rateLimitPerSec, identity);
     socket.on('message', onMessage);
     socket.on('ping', onPing);
     socket.on('pong', onPong);
     socket.on('error', onError);
     socket.on('close', onClose);
     metrics.connectionOpened();
-    logger.info({ connId: id, ip, origin: req.headers.origin, userAgent: req.headers['user-agent'] }, 'socket opened');
+    users.add(socket);
+    logger.info({ connId: id, ip, origin: req.headers.origin, userAgent: req.headers['user-agent'], ...(identity ? { sub: identity.sub } : {}) }, 'socket opened');
     if (draining) return sender.close(socket, CloseCode.goingAway, CloseReason.shuttingDown);
-    void joins.join(socket, DEFAULT_ROOM, undefined);
+    if (room !== '') return void joins.join(socket, room, undefined);
+    sender.send(socket, encode({ type: 'welcome', id, room: null, name: socket.session.name, ...(identity ? { user: identity.sub } : {}) }), 'welcome');
   };
 }

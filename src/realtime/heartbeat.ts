@@ -52,11 +52,13 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   // arrives meanwhile waits for one chunk of pings, not for all of them.
   let pending: Iterator<ClientSocket> | undefined;
   let oldestAllowed = 0;
+  let sweepTime = 0;
 
   function run(): void {
     if (pending) continueSweep(Infinity); // the last sweep is still going: finish it first
     const now = clock.now();
     oldestAllowed = now - timeoutMs;
+    sweepTime = now;
     sweep++;
     sentAt[sweep % ringSize] = now;
     sender.flush();
@@ -76,6 +78,9 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       const oldestUnanswered = session.firstSweep + session.pongs;
       if (oldestUnanswered < sweep && timeOf(oldestUnanswered) < oldestAllowed) {
         sender.close(socket, CloseCode.pongTimeout, CloseReason.pongTimeout);
+      } else if (session.expiresAt <= sweepTime) {
+        // The sweep visits every socket once an interval anyway: token expiry costs no timer per socket.
+        sender.close(socket, CloseCode.tokenExpired, CloseReason.tokenExpired);
       } else if (sender.write(socket, ping)) {
         pinged++;
       }

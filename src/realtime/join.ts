@@ -49,7 +49,8 @@ export function createJoins(broker: Broker, rooms: Rooms, sender: Sender, logger
   function finish(socket: ClientSocket, joiner: Joiner, since: string | undefined, history: History): void {
     const { session } = socket;
     const { room } = joiner;
-    sender.send(socket, encode({ type: 'welcome', id: session.id, room, name: session.name }), 'welcome');
+    const user = session.identity ? { user: session.identity.sub } : {};
+    sender.send(socket, encode({ type: 'welcome', id: session.id, room, name: session.name, ...user, last: history.last }), 'welcome');
     if (since !== undefined) sender.send(socket, encode({ type: 'history', room, since, truncated: history.truncated, count: history.messages.length }), 'history');
     // Truncated history may come from a broker that lost its data and counts anew (ids below
     // `since`): then the history is all new to the client and only repeats among it are dropped.

@@ -26,14 +26,19 @@ export interface Rooms {
  */
 export const PRESENCE_FLUSH_MS = 50;
 
-export function createRooms(sender: Sender, count: (room: string, localMembers: number) => void, presenceFlushMs = PRESENCE_FLUSH_MS): Rooms {
+/** Receives each changed room's members on this instance at the presence flush (an empty set once it has none). */
+export type RoomReport = (room: string, members: ReadonlySet<ClientSocket>) => void;
+
+const NO_MEMBERS: ReadonlySet<ClientSocket> = new Set();
+
+export function createRooms(sender: Sender, report: RoomReport, presenceFlushMs = PRESENCE_FLUSH_MS): Rooms {
   const rooms = new Map<string, Set<ClientSocket>>();
   const changed = new Set<string>();
   let flushTimer: NodeJS.Timeout | undefined;
 
   function flushPresence(): void {
     flushTimer = undefined;
-    for (const room of changed) count(room, rooms.get(room)?.size ?? 0);
+    for (const room of changed) report(room, rooms.get(room) ?? NO_MEMBERS);
     changed.clear();
   }
 

@@ -4,6 +4,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer, type ServerOptions } from 'ws';
+import { AuthError } from '../auth/errors.ts';
+import { tokenOf } from '../auth/request.ts';
+import type { VerifyToken } from '../auth/verify.ts';
 import type { Broker } from '../broker/broker.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
@@ -21,6 +24,9 @@ import { ClientSocket } from './session.ts';
 import { createSlowConsumerPolicy } from './slow-consumer.ts';
 import { createTyping } from './typing.ts';
 import { createUpgradeRefusals } from './upgrade-refusals.ts';
+import { createUsers } from './users.ts';
+import type { RejectReason } from '../protocol/refusals.ts';
+import type { Identity } from '../auth/identity.ts';
 
 /** How long a peer gets to answer a close we sent before `ws` destroys its TCP socket. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 1000;
@@ -45,6 +51,8 @@ export interface RealtimeDeps {
   metrics: Metrics;
   clock: Clock;
   broker: Broker;
+  /** Identity mode: every upgrade carries a token this accepts (401 otherwise). Absent: anonymous mode. */
+  verifyToken?: VerifyToken;
 }
 
 export interface Realtime {
@@ -77,8 +85,14 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
   wss.on('wsClientError', refusals.wsClientError);
   const clients = wss.clients as Set<ClientSocket>;
   const sender = createSender(metrics, createSlowConsumerPolicy(config.maxBufferedBytes, logger));
-  // Presence goes through the broker, which counts the room over every instance.
-  const rooms = createRooms(sender, (room, localMembers) => broker.presence(room, localMembers));
+  // Presence goes through the broker, which counts the room over every instance; with identities
+  // it also keeps who is there, for the server API.
+  const identityMode = deps.verifyToken !== undefined;
+  const rooms = createRooms(sender, (room, members) => {
+    broker.presence(room, members.size);
+    if (identityMode) broker.roster(room, [...members].map(({ session }) => ({ sub: session.identity?.sub ?? '', name: session.name })));
+  });
+  const users = createUsers();
   const joins = createJoins(broker, rooms, sender, logger);
   const typing = createTyping({ broker, rooms, clock });
   const heartbeat = createHeartbeat({
@@ -97,17 +111,49 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     },
     presence: rooms.announce,
     typing: typing.heard,
+    disconnect(sub) {
+      const sockets = users.socketsOf(sub);
+      for (const socket of sockets) sender.close(socket, CloseCode.disconnected, CloseReason.disconnected);
+      if (sockets.length > 0) logger.info({ sub, sockets: sockets.length }, 'user disconnected by the server API');
+    },
   });
-  const open = createConnectionHandlers({ ...deps, rateLimitPerSec: config.rateLimitPerSec, trustProxy: config.trustProxy, sender, heartbeat, rooms, joins, typing });
+  const open = createConnectionHandlers({ ...deps, rateLimitPerSec: config.rateLimitPerSec, trustProxy: config.trustProxy, sender, heartbeat, rooms, joins, typing, users });
   let draining = false;
+
+  /** Every refused upgrade, the gateway's or the token's: its status, a counted reason, a rate-limited warning. */
+  function refuse(req: IncomingMessage, socket: Duplex, status: number, reason: RejectReason, message: string, headers?: Record<string, string>): void {
+    refusals.refuse(req, socket, { ok: false, status, reason, message, ...(headers ? { headers } : {}) });
+  }
+
+  function accept(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | undefined): void {
+    wss.handleUpgrade(req, socket, head, (ws) => open(ws as ClientSocket, req, draining, identity));
+  }
+
+  /** Identity mode: the token decides, after the cheap checks; the socket may be gone by the time it has. */
+  function authenticate(verify: VerifyToken, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    verify(tokenOf(req)).then(
+      (identity) => {
+        if (socket.destroyed) return;
+        if (draining) return refuse(req, socket, 503, 'shutting_down', 'Server shutting down');
+        accept(req, socket, head, identity);
+      },
+      (err: unknown) => {
+        const auth = err instanceof AuthError ? err : new AuthError('jwks_unavailable', String(err));
+        logger.debug({ detail: auth.message }, 'token refused');
+        const challenge = auth.status === 401 ? { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${auth.reason}"` } : undefined;
+        refuse(req, socket, auth.status, auth.reason, auth.status === 401 ? 'Unauthorized' : 'Identity provider unavailable, try again', challenge);
+      },
+    );
+  }
 
   return {
     handleUpgrade(req, socket, head) {
       // A client that resets mid-handshake must cost this one socket, never the process.
       socket.on('error', ignore);
       const verdict = judgeUpgrade(req, config, clients.size, draining);
-      if (!verdict.ok) return refusals.refuse(req, socket, verdict);
-      wss.handleUpgrade(req, socket, head, (ws) => open(ws as ClientSocket, req, draining));
+      if (!verdict.ok) return refuse(req, socket, verdict.status, verdict.reason, verdict.message);
+      if (deps.verifyToken) return authenticate(deps.verifyToken, req, socket, head);
+      accept(req, socket, head, undefined);
     },
     openConnections: () => clients.size,
     start: () => heartbeat.start(),

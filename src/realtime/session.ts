@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import type { Identity } from '../auth/identity.ts';
 import { RATE_BURST_SECONDS } from '../protocol/limits.ts';
 
 /**
@@ -10,9 +11,13 @@ export class Session {
   readonly id: string;
   readonly ip: string;
   readonly openedAt: number;
-  /** Display name (connection.ts, on join). */
+  /** Who the socket belongs to, from its token; undefined in anonymous mode. */
+  readonly identity: Identity | undefined;
+  /** When the token expires (heartbeat.ts closes the socket with 4001 then); Infinity without one. */
+  readonly expiresAt: number;
+  /** Display name (connection.ts: the token's, or in anonymous mode the join's). */
   name: string;
-  /** The room the socket speaks in: the one it joined last, even while that join replays history (join.ts). */
+  /** The room the socket speaks in: the one it joined last, even while that join replays history (join.ts). '' before any. */
   room: string;
   /** The room whose member set holds the socket, if any (rooms.ts). */
   memberOf: string | undefined = undefined;
@@ -29,10 +34,12 @@ export class Session {
   private tokens: number;
   private refilledAt: number;
 
-  constructor(id: string, ip: string, name: string, room: string, now: number, firstSweep: number, ratePerSec: number) {
+  constructor(id: string, ip: string, name: string, room: string, now: number, firstSweep: number, ratePerSec: number, identity?: Identity) {
     this.id = id;
     this.ip = ip;
-    this.name = name;
+    this.identity = identity;
+    this.expiresAt = identity?.expiresAt ?? Number.POSITIVE_INFINITY;
+    this.name = identity?.name ?? name;
     this.room = room;
     this.openedAt = now;
     this.firstSweep = firstSweep;

@@ -7,7 +7,7 @@
 // counts toward the socket's rate limit like any other message.
 import type { Broker } from '../broker/broker.ts';
 import type { Clock } from '../clock.ts';
-import { TYPING_FLUSH_MS, TYPING_NAMES_MAX, TYPING_TTL_MS } from '../protocol/limits.ts';
+import { TYPING_FLUSH_MS, TYPING_NAMES_MAX, TYPING_REPORT_MAX, TYPING_TTL_MS } from '../protocol/limits.ts';
 import { encode } from '../protocol/messages.ts';
 import type { Rooms } from './rooms.ts';
 
@@ -49,7 +49,7 @@ export function createTyping(options: TypingOptions): Typing {
 
   function flush(): void {
     timer = undefined;
-    for (const [room, names] of outgoing) broker.typing(room, [...names]);
+    for (const [room, names] of outgoing) broker.typing(room, [...names].slice(0, TYPING_REPORT_MAX));
     outgoing.clear();
     const now = clock.now();
     for (const [room, names] of typists) {

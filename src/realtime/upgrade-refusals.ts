@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
+import { redactQuery } from '../protocol/path.ts';
 import { rateLimitedWarn } from '../log/rate-limited.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
@@ -28,7 +29,7 @@ export function createUpgradeRefusals(logger: Logger, metrics: Metrics, perSecon
         ip: clientAddress(req, trustProxy),
         origin: originOf(req)?.slice(0, LOGGED_CHARS),
         host: req.headers.host?.slice(0, LOGGED_CHARS),
-        url: req.url?.slice(0, LOGGED_CHARS),
+        url: redactQuery(req.url)?.slice(0, LOGGED_CHARS),
         status,
         reason,
         detail,

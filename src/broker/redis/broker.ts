@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
 import type { BrokerMetrics } from '../../metrics/metrics.ts';
-import { TYPING_NAMES_MAX } from '../../protocol/limits.ts';
+import { TYPING_REPORT_MAX } from '../../protocol/limits.ts';
 import { nextId, parseId } from '../../protocol/ids.ts';
 import { NO_LISTENER, type Broker, type ChatMessage, type History } from '../broker.ts';
 import { createRedisConnection, errorText } from './connection.ts';
@@ -24,6 +24,7 @@ import { redisKeys } from './keys.ts';
 import { createPresence } from './presence.ts';
 import { createPublisher } from './publish.ts';
 import { createRoomReader } from './reader.ts';
+import { createRosters } from './roster.ts';
 import { parseEntries, parseHistoryReply, parseTypingNames, toChatMessage } from './replies.ts';
 import { evalScript, HISTORY } from './scripts.ts';
 import { timed } from './timed.ts';
@@ -62,6 +63,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   let closing = false;
 
   const conn = createRedisConnection({ url: options.url, displayUrl: options.displayUrl, instanceId, logger, metrics, onReady: () => void resync() });
+  const rosters = createRosters(conn, keys, instanceId, options.presenceTtlMs, logger, metrics);
   const presence = createPresence({ conn, keys, instanceId, ttlMs: options.presenceTtlMs, logger, metrics, announce: (room, total) => listener.presence(room, total) });
   const reader = createRoomReader({
     conn,
@@ -70,9 +72,10 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     metrics,
     onMessage: (message) => listener.message(message),
     onEvent(entry) {
-      const { room, kind } = entry.fields;
+      const { room, kind, sub } = entry.fields;
+      if (kind === 'disconnect' && sub !== undefined) return listener.disconnect(sub);
       if (room === undefined) return;
-      if (kind === 'typing') listener.typing(room, parseTypingNames(entry.fields.names, TYPING_NAMES_MAX));
+      if (kind === 'typing') listener.typing(room, parseTypingNames(entry.fields.names, TYPING_REPORT_MAX));
       else presence.othersChanged(room);
     },
   });
@@ -94,6 +97,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     try {
       await reader.resync();
       await presence.resync();
+      await rosters.rewrite();
     } catch (err) {
       logger.warn({ err: errorText(err) }, 'redis resync failed; retried at the next sweep');
       needResync = true;
@@ -134,7 +138,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const chat = toChatMessage(room, entry);
       if (chat) messages.push(chat);
     }
-    return { messages, truncated };
+    return { messages, truncated, last: entries.at(-1)?.id ?? reply.lastId };
   }
 
   return {
@@ -153,15 +157,25 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     },
     typing(room, names) {
       if (!conn.cmd.isReady || names.length === 0) return; // ephemeral: nothing waits for Redis
-      const fields = { kind: 'typing', room, names: JSON.stringify(names.slice(0, TYPING_NAMES_MAX)) };
+      const fields = { kind: 'typing', room, names: JSON.stringify(names.slice(0, TYPING_REPORT_MAX)) };
       void timed(metrics, 'typing', conn.cmd.xAdd(keys.events, '*', fields, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } })).catch(() => {});
+    },
+    roster: (room, members) => rosters.set(room, members),
+    members(room) {
+      if (!conn.cmd.isReady) return Promise.reject(new Error('redis unavailable'));
+      return timed(metrics, 'presence', rosters.get(room));
+    },
+    async disconnect(sub) {
+      if (!conn.cmd.isReady) throw new Error('redis unavailable');
+      await timed(metrics, 'publish', conn.cmd.xAdd(keys.events, '*', { kind: 'disconnect', sub }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } }));
     },
     async history(room, since): Promise<History> {
       if (since === undefined) {
         // From now on: the room is read from its current end (or from when Redis is back).
         if (conn.cmd.isReady) await reader.follow(room).catch(() => {});
         else reader.touch(room);
-        return { messages: [], truncated: false };
+        // Unknown while Redis is away: '0-0' then replays what is kept, which errs on the side of repeats the client drops by id.
+        return { messages: [], truncated: false, last: reader.cursorOf(room) ?? '0-0' };
       }
       if (!conn.cmd.isReady) throw new Error('redis unavailable');
       return timed(metrics, 'history', replay(room, since));

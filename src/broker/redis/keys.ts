@@ -11,6 +11,8 @@ export interface RedisKeys {
   readonly instances: string;
   /** Prefix of each instance's member-count hash (followed by the instance id). */
   readonly instanceHashPrefix: string;
+  /** Prefix of each instance's roster hash (room -> JSON list of members; identity mode). */
+  readonly rosterHashPrefix: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -21,5 +23,6 @@ export function redisKeys(prefix: string): RedisKeys {
     events: `${prefix}presence:events`,
     instances: `${prefix}presence:instances`,
     instanceHashPrefix: `${prefix}presence:instance:`,
+    rosterHashPrefix: `${prefix}presence:roster:`,
   };
 }

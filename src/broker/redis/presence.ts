@@ -44,6 +44,7 @@ export interface Presence {
 export function createPresence(options: PresenceOptions): Presence {
   const { conn, keys, instanceId, logger, metrics } = options;
   const ownHash = keys.instanceHashPrefix + instanceId;
+  const ownRoster = keys.rosterHashPrefix + instanceId;
   const ttl = String(options.ttlMs);
   const localCounts = new Map<string, number>();
   /** Rooms whose local count changed since the last write. */
@@ -74,7 +75,7 @@ export function createPresence(options: PresenceOptions): Presence {
   }
 
   function writeCounts(replace: boolean, pairs: string[]): Promise<unknown> {
-    return evalScript(conn.cmd, PRESENCE_SET, [ownHash, keys.instances, keys.events], [instanceId, ttl, replace ? '1' : '0', ...pairs]);
+    return evalScript(conn.cmd, PRESENCE_SET, [ownHash, keys.instances, keys.events, ownRoster], [instanceId, ttl, replace ? '1' : '0', ...pairs]);
   }
 
   async function countRooms(rooms: string[]): Promise<Map<string, number>> {
@@ -143,7 +144,7 @@ export function createPresence(options: PresenceOptions): Presence {
     },
     async leave() {
       const rooms = [...new Set([...localCounts.keys(), ...lastTotals.keys(), ...changed])];
-      await evalScript(conn.cmd, PRESENCE_LEAVE, [ownHash, keys.instances, keys.events], [instanceId, ...rooms]);
+      await evalScript(conn.cmd, PRESENCE_LEAVE, [ownHash, keys.instances, keys.events, ownRoster], [instanceId, ...rooms]);
     },
     stop() {
       stopped = true;

@@ -68,13 +68,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
   }
 
   async function store(o: Outgoing): Promise<string> {
-    const { room, from, text, ts } = o.draft;
+    const { room, from, text, ts, sender } = o.draft;
     const key = keys.room(room);
     // Every write renews the room's expiry: a room nobody speaks in for ttlMs is gone from Redis.
     const [reply] = o.uncertain
-      ? [await evalScript(conn.cmd, PUBLISH_ONCE, [key], [String(retention), o.pid, from, text, String(ts), String(ttlMs)])]
+      ? [await evalScript(conn.cmd, PUBLISH_ONCE, [key], [String(retention), o.pid, from, text, String(ts), sender ?? '', String(ttlMs)])]
       : await Promise.all([
-          conn.cmd.xAdd(key, '*', { from, text, ts: String(ts), pid: o.pid }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: retention } }),
+          conn.cmd.xAdd(key, '*', { from, text, ts: String(ts), pid: o.pid, ...(sender ? { sender } : {}) }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: retention } }),
           conn.cmd.pExpire(key, ttlMs), // sent after XADD on the same connection, so the key exists
         ]);
     const id = parseStreamId(reply);

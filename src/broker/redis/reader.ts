@@ -36,6 +36,8 @@ export interface RoomReader {
   linger(room: string): void;
   /** The room is followed and its cursor is known. */
   following(room: string): boolean;
+  /** The last id delivered for `room`, once followed. */
+  cursorOf(room: string): string | undefined;
   /** Resolves once every message up to `target` of `room` has been delivered here. */
   delivered(room: string, target: string): Promise<void>;
   /** Forgets rooms nobody here needs any more; returns them. */
@@ -157,6 +159,7 @@ export function createRoomReader(options: RoomReaderOptions): RoomReader {
       if (w) w.lingerUntil = Date.now() + LINGER_MS;
     },
     following: (room) => watched.get(room)?.cursor !== undefined,
+    cursorOf: (room) => watched.get(room)?.cursor,
     delivered(room, target) {
       const w = touch(room);
       if (w.cursor !== undefined && compareIdText(w.cursor, target) >= 0) return Promise.resolve();

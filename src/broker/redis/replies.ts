@@ -104,9 +104,9 @@ export function parseXRead(value: unknown): StreamBatch[] {
 
 /** A chat message from a room stream's entry: from, text and ts fields; anything else is not one. */
 export function toChatMessage(room: string, entry: StreamEntry): ChatMessage | undefined {
-  const { from, text: body, ts } = entry.fields;
+  const { from, text: body, ts, sender } = entry.fields;
   if (from === undefined || body === undefined || ts === undefined || !/^\d{1,16}$/.test(ts)) return undefined;
-  return { id: entry.id, room, from, text: body, ts: Number(ts) };
+  return { id: entry.id, room, from, text: body, ts: Number(ts), ...(sender === 'server' ? { sender } : {}) };
 }
 
 /** The reply of the history script: {0} when the stream does not exist, else {1, last id, max deleted id or '', entries}. */
@@ -163,4 +163,25 @@ export function parseTypingNames(value: string | undefined, max: number): string
   }
   if (!Array.isArray(parsed)) return [];
   return parsed.filter((name): name is string => typeof name === 'string').slice(0, max);
+}
+
+/** The roster script's reply: {total, [JSON list or false, ...]}; members of the wrong shape are dropped. */
+export function parseRosterReply(value: unknown, max: number): { count: number; members: { sub: string; name: string }[]; truncated: boolean } | undefined {
+  if (!Array.isArray(value) || value.length !== 2 || !Array.isArray(value[1])) return undefined;
+  const count = typeof value[0] === 'number' ? value[0] : Number(text(value[0]));
+  if (!Number.isSafeInteger(count) || count < 0) return undefined;
+  const members: { sub: string; name: string }[] = [];
+  for (const list of value[1] as unknown[]) {
+    const json = text(list);
+    if (json === undefined) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(parsed)) continue;
+    for (const m of parsed) if (isRecord(m) && typeof m.sub === 'string' && typeof m.name === 'string' && members.length < max) members.push({ sub: m.sub, name: m.name });
+  }
+  return { count, members, truncated: members.length < count };
 }

@@ -25,9 +25,10 @@ export async function evalScript(client: RedisClient, s: Script, keys: string[],
 const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-/** KEYS: own hash, instances, events. ARGV: instance id, ttl ms, replace (1/0), then room, count pairs. */
+/** KEYS: own hash, instances, events, own roster. ARGV: instance id, ttl ms, replace (1/0), then room, count pairs. */
 export const PRESENCE_SET = script(`${NOW_MS}
 if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
+redis.call('PEXPIRE', KEYS[4], ARGV[2])
 for i = 4, #ARGV, 2 do
   local n = tonumber(ARGV[i + 1])
   if n > 0 then redis.call('HSET', KEYS[1], ARGV[i], n) else redis.call('HDEL', KEYS[1], ARGV[i]) end
@@ -51,11 +52,25 @@ for _, id in ipairs(ids) do
 end
 return totals`);
 
-/** KEYS: own hash, instances, events. ARGV: instance id, then rooms. A clean exit: stop counting at once. */
-export const PRESENCE_LEAVE = script(`redis.call('DEL', KEYS[1])
+/** KEYS: own hash, instances, events, own roster. ARGV: instance id, then rooms. A clean exit: stop counting at once. */
+export const PRESENCE_LEAVE = script(`redis.call('DEL', KEYS[1], KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
 for i = 2, #ARGV do redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000, '*', 'room', ARGV[i]) end
 return 1`);
+
+/**
+ * KEYS: instances. ARGV: count hash prefix, roster hash prefix, room. The room's member count over
+ * live instances, then each live instance's roster of it (a JSON list, or false).
+ */
+export const ROSTER = script(`${NOW_MS}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
+local total, lists = 0, {}
+for _, id in ipairs(ids) do
+  local n = redis.call('HGET', ARGV[1] .. id, ARGV[3])
+  if n then total = total + tonumber(n) end
+  lists[#lists + 1] = redis.call('HGET', ARGV[2] .. id, ARGV[3])
+end
+return {total, lists}`);
 
 /**
  * KEYS: room stream. ARGV: range end (the id after since), count. Existence, last id, max deleted id
@@ -71,20 +86,25 @@ end
 return {1, last, deleted, redis.call('XREVRANGE', KEYS[1], '+', ARGV[1], 'COUNT', ARGV[2])}`);
 
 /**
- * KEYS: room stream. ARGV: maxlen, publish id, from, text, ts, ttl ms. A retry after an unknown
- * outcome (the connection dropped before the reply): the entry is added only if it is not already
- * there. Either way the stream's expiry is renewed, as on every publish.
+ * KEYS: room stream. ARGV: maxlen, publish id, from, text, ts, sender ('' for a user), ttl ms. A retry
+ * after an unknown outcome (the connection dropped before the reply): the entry is added only if it
+ * is not already there. Either way the stream's expiry is renewed, as on every publish.
  */
 export const PUBLISH_ONCE = script(`local recent = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])
 for _, e in ipairs(recent) do
   local f = e[2]
   for i = 1, #f, 2 do
     if f[i] == 'pid' and f[i + 1] == ARGV[2] then
-      redis.call('PEXPIRE', KEYS[1], ARGV[6])
+      redis.call('PEXPIRE', KEYS[1], ARGV[7])
       return e[1]
     end
   end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
+local id
+if ARGV[6] ~= '' then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2], 'sender', ARGV[6])
+else
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return id`);
