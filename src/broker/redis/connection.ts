@@ -60,7 +60,7 @@ export function surelyNotStored(err: unknown): boolean {
 export function errorText(err: unknown): string {
   const text = err instanceof Error ? err.message || err.name : String(err);
   // A single client talking to a cluster gets MOVED for every key of another node's slots.
-  return text.startsWith('MOVED ') || text.startsWith('CROSSSLOT') ? `${text} (a clustered Redis: set REDIS_CLUSTER=true, or a non-clustered policy)` : text;
+  return text.startsWith('MOVED ') ? `${text} (a clustered Redis: set REDIS_CLUSTER=true)` : text;
 }
 
 export function createRedisConnection(options: RedisConnectionOptions): RedisConnection {
