@@ -1,8 +1,9 @@
 // Two instances of the real service (node src/main.ts) on a real Redis Cluster: three Debian
-// redis-server nodes in cluster mode on loopback, joined with `redis-cli --cluster create`, in a
-// temp dir of the test's own. REDIS_URL names a node that does not hold the broker's slot, so
-// every command is redirected (MOVED) at first; then the slot is migrated to another node under
-// traffic. Chat across instances, replay with `since`, presence counts, and no CROSSSLOT anywhere.
+// redis-server primaries, each with a replica, in cluster mode on loopback, joined with
+// `redis-cli --cluster create`, in a temp dir of the test's own. REDIS_URL names a node that does
+// not hold the broker's slot, so every command is redirected (MOVED) at first; then the slot is
+// migrated to another primary under traffic, and that primary is killed (its replica takes over).
+// Chat across instances, replay with `since`, presence counts, and no CROSSSLOT anywhere.
 // Needs redis-server and redis-cli (apt-get install redis-server); a missing one fails the suite.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,6 +54,7 @@ interface Node {
   port: number;
   id: string;
   child: ChildProcess;
+  primary: boolean;
 }
 
 let dir = '';
@@ -68,24 +70,37 @@ function peer(opts: ConstructorParameters<typeof ChatPeer>[0]): ChatPeer {
 
 async function startCluster(): Promise<void> {
   const taken = new Set<number>();
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 6; i++) {
     const port = await clusterPort(taken);
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'];
     const child = spawn(REDIS_SERVER, args, { stdio: 'ignore' });
-    nodes.push({ port, id: '', child });
+    nodes.push({ port, id: '', child, primary: false });
     await until(`cluster node ${port} to answer PING`, async () => (await cli(port, 'PING').catch(() => '')) === 'PONG', 10_000);
   }
-  await cli(nodes[0]!.port, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes');
+  await cli(nodes[0]!.port, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes');
   for (const n of nodes) {
     n.id = await cli(n.port, 'CLUSTER', 'MYID');
     await until(`cluster_state:ok on ${n.port}`, async () => (await cli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'), 15_000);
+  }
+  // Every node must know every other one, with its role, before the test relies on the map.
+  await until('three primaries and three replicas seen by every node', async () => {
+    for (const asked of nodes) {
+      const roles = (await cli(asked.port, 'CLUSTER', 'NODES')).split('\n').map((line) => (line.split(' ')[2] ?? '').split(','));
+      if (roles.filter((f) => f.includes('master')).length !== 3 || roles.filter((f) => f.includes('slave')).length !== 3) return false;
+    }
+    return true;
+  }, 15_000);
+  for (const line of (await cli(nodes[0]!.port, 'CLUSTER', 'NODES')).split('\n')) {
+    const [id, , flags] = line.split(' ');
+    const node = nodes.find((n) => n.id === id);
+    if (node) node.primary = (flags ?? '').split(',').includes('master');
   }
 }
 
 /** The node that holds `slot`, by every node's CLUSTER NODES (they must agree). */
 async function ownerOf(slot: number): Promise<Node> {
   const owners = new Set<Node>();
-  for (const asked of nodes) {
+  for (const asked of nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null)) {
     for (const line of (await cli(asked.port, 'CLUSTER', 'NODES')).split('\n')) {
       const [id, , , , , , , , ...ranges] = line.split(' ');
       const holds = ranges.some((r) => {
@@ -109,7 +124,8 @@ async function migrateSlot(slot: number, from: Node, to: Node): Promise<void> {
     if (keys.length === 0) break;
     await cli(from.port, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...keys);
   }
-  for (const n of [to, from, ...nodes.filter((x) => x !== to && x !== from)]) await cli(n.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+  for (const n of [to, from, ...nodes.filter((x) => x.primary && x !== to && x !== from)]) await cli(n.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+  await until('every node agrees on the new owner', async () => (await ownerOf(slot).catch(() => undefined)) === to, 10_000);
 }
 
 async function readyz(port: number): Promise<number> {
@@ -134,8 +150,8 @@ before(async () => {
   await startCluster();
   slot = Number(await cli(nodes[0]!.port, 'CLUSTER', 'KEYSLOT', `${TAG}:presence:events`));
   const owner = await ownerOf(slot);
-  // The service is pointed at a node that does not hold its keys: it must follow MOVED.
-  entry = nodes.find((n) => n !== owner)!;
+  // The service is pointed at a primary that does not hold its keys: it must follow MOVED.
+  entry = nodes.find((n) => n.primary && n !== owner)!;
   const url = `redis://127.0.0.1:${entry.port}`;
   [a, b] = [await instance(url), await instance(url)];
   await until('both instances ready on the cluster', async () => (await readyz(a.port)) === 200 && (await readyz(b.port)) === 200, 15_000);
@@ -156,7 +172,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('two instances on a three-node Redis Cluster', () => {
+describe('two instances on a Redis Cluster of three primaries with a replica each', () => {
   it('chat across instances, presence counts, and every key in the one slot of the hash tag', async () => {
     const room = 'shared';
     const alice = peer({ urls: [a.ws], room, name: 'alice' });
@@ -179,7 +195,7 @@ describe('two instances on a three-node Redis Cluster', () => {
     const keys = (await cli(owner.port, '--scan', '--pattern', '*')).split('\n').filter(Boolean);
     assert.ok(keys.includes(`${TAG}:room:${room}`) && keys.includes(`${TAG}:presence:events`) && keys.includes(`${TAG}:presence:instances`), keys.join(' '));
     for (const key of keys) assert.ok(key.startsWith(`${TAG}:`), `${key} carries the hash tag`);
-    for (const n of nodes.filter((x) => x !== owner)) assert.equal(await cli(n.port, 'DBSIZE'), '0', `no key on node ${n.port}`);
+    for (const n of nodes.filter((x) => x.primary && x !== owner)) assert.equal(await cli(n.port, 'DBSIZE'), '0', `no key on primary ${n.port}`);
     alice.stop();
     bob.stop();
   });
@@ -226,7 +242,7 @@ describe('two instances on a three-node Redis Cluster', () => {
     })();
     await sleep(300);
     const from = await ownerOf(slot);
-    const to = nodes.find((n) => n !== from && n !== entry) ?? nodes.find((n) => n !== from)!;
+    const to = nodes.find((n) => n.primary && n !== from && n !== entry)!;
     await migrateSlot(slot, from, to);
     assert.equal((await ownerOf(slot)).port, to.port);
     await sleep(1000);
@@ -248,6 +264,42 @@ describe('two instances on a three-node Redis Cluster', () => {
     p.stop();
     q.stop();
     late.stop();
+  });
+
+  it('the primary holding the slot killed: its replica takes over, the instances follow, chat resumes in order', async () => {
+    const room = 'failover';
+    const p = peer({ urls: [a.ws], room, name: 'p' });
+    const q = peer({ urls: [b.ws], room, name: 'q' });
+    await p.start();
+    await q.start();
+    await until('presence 2', () => p.members === 2 && q.members === 2, 5000);
+    const chat = async (label: string, n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) (i % 2 ? p : q).say(`${label}${i}`);
+      await until(`${label}: every message on both`, () => p.received.length === q.received.length && p.received.length === p.sent.length + q.sent.length, 15_000);
+    };
+    await chat('before', 20);
+    // Replication is asynchronous (a failover can lose the last writes: Redis's durability, not
+    // the broker's); let the replica catch up so that what is checked here is the broker.
+    const victim = await ownerOf(slot);
+    await until('the replica caught up', async () => {
+      const info = await cli(victim.port, 'INFO', 'replication');
+      const master = /master_repl_offset:(\d+)/.exec(info)?.[1];
+      return master !== undefined && new RegExp(`slave0:.*offset=${master},`).test(info);
+    }, 5000);
+    const killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    await until('both instances not ready', async () => (await readyz(a.port)) === 503 && (await readyz(b.port)) === 503, 5000);
+    await until('both instances ready on the new primary', async () => (await readyz(a.port)) === 200 && (await readyz(b.port)) === 200, 25_000);
+    const back = Date.now() - killedAt;
+    const promoted = await ownerOf(slot);
+    assert.notEqual(promoted, victim);
+    await chat('after', 20);
+    assert.deepEqual([...p.duplicates, ...p.outOfOrder, ...q.duplicates, ...q.outOfOrder], []);
+    assert.deepEqual(p.texts(), q.texts(), 'the same order on both instances');
+    assert.deepEqual([...p.closes, ...q.closes], [], 'sockets stayed open');
+    console.log(`# primary ${victim.port} killed, replica ${promoted.port} promoted: both instances ready again after ${back} ms, chat resumed`);
+    p.stop();
+    q.stop();
   });
 
   it('no CROSSSLOT in any log; a single client on the cluster is told to set REDIS_CLUSTER', async () => {

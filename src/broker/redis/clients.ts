@@ -84,7 +84,14 @@ function nodeDefaults(options: LinkOptions) {
 
 function clusterLink(options: LinkOptions): Link {
   const defaults = nodeDefaults(options);
-  const cluster = createCluster({ rootNodes: [{ url: options.url, ...defaults }], defaults, useReplicas: false });
+  const cluster = createCluster({
+    rootNodes: [{ url: options.url, ...defaults }],
+    defaults,
+    useReplicas: false,
+    // While a node is unreachable, ask the cluster for its slot map every second (default 5 s):
+    // after a failover the broker finds the promoted replica that much sooner.
+    topologyRefreshOnReconnectionAttemptStrategy: 1000,
+  });
   /** The node of the deployment's slot when last asked, kept to answer isReady() without waiting. */
   let known: NodeClient | undefined;
   let open = false;
