@@ -22,6 +22,8 @@ const TTL_S = 6;
 const OID_SYSTEM = '11111111-2222-3333-4444-555555555555';
 const OID_USER = '66666666-7777-8888-9999-000000000000';
 const USER_CLIENT_ID = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+const OID_FLAKY = '12121212-3434-5656-7878-909090909090';
+const FLAKY_CLIENT_ID = 'ffffffff-eeee-dddd-cccc-bbbbbbbbbbbb';
 const ADMIN = `admin-${process.pid}`;
 
 let dir = '';
@@ -71,7 +73,7 @@ registerHooks({ resolve(specifier, context, next) { const r = next(specifier, co
   await until('redis-server to answer', async () => (await cli('PING').catch(() => '')) === 'PONG', 10_000);
   idp = await identityEndpoint({
     ttlSeconds: TTL_S,
-    oidFor: (clientId) => (clientId === USER_CLIENT_ID ? OID_USER : OID_SYSTEM),
+    oidFor: (clientId) => (clientId === USER_CLIENT_ID ? OID_USER : clientId === FLAKY_CLIENT_ID ? OID_FLAKY : OID_SYSTEM),
     // Azure Managed Redis takes a token as the password of the user named by its oid until it expires.
     async onMint(m) {
       await cli('ACL', 'SETUSER', m.oid, 'on', `>${m.token}`, '~*', '&*', '+@all');
@@ -141,6 +143,24 @@ describe('REDIS_AUTH=entra-id against a managed identity endpoint and a token-ch
     console.log(`# ${idp.minted.length} tokens of ${TTL_S} s minted in ${Math.round((Date.now() - started) / 1000)} s; ${live.map((c) => c.auths.length).join('/')} AUTHs per connection; ${p.sent.length + q.sent.length} messages`);
     p.stop();
     q.stop();
+  });
+
+  it('after reconnections, one AUTH per renewal per connection (node-redis alone would add one per reconnection)', async () => {
+    const c = await instance({ AZURE_CLIENT_ID: FLAKY_CLIENT_ID });
+    const mine = (): typeof proxy.connections => proxy.connections.filter((x) => x.auths[0]?.user === OID_FLAKY);
+    for (let i = 0; i < 3; i++) {
+      const before = mine().length;
+      await cli('CLIENT', 'KILL', 'USER', OID_FLAKY);
+      await until('both connections back', async () => mine().length >= before + 2 && (await fetch(`http://127.0.0.1:${c.port}/readyz`).then((r) => r.status, () => 0)) === 200, 10_000);
+    }
+    const last = mine().slice(-2);
+    await until('a renewal on the last connections', () => last.every((x) => x.auths.length >= 2), (TTL_S + 2) * 1000);
+    for (const x of last) {
+      const times = x.auths.map((a) => a.at);
+      assert.ok(times.every((t, i) => i === 0 || t - times[i - 1]! > 500), `one AUTH per renewal, not a burst: ${times.map((t) => t - times[0]!).join(', ')} ms`);
+    }
+    c.service.child.kill('SIGTERM');
+    assert.equal((await c.service.exited).code, 0, 'a clean exit with the token renewal armed');
   });
 
   it('without REDIS_AUTH=entra-id nothing of @azure/identity or @redis/entraid is loaded', async () => {

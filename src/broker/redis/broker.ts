@@ -74,7 +74,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     metrics,
     cluster: options.cluster ?? false,
     slotKey: keys.events,
-    credentialsProvider: options.auth === 'entra-id' ? entraIdCredentials({ clientId: options.azureClientId, logger }) : undefined,
+    credentials: options.auth === 'entra-id' ? entraIdCredentials({ clientId: options.azureClientId, logger }) : undefined,
     onReady: () => void resync(),
   });
   const presence = createPresence({ conn, keys, instanceId, ttlMs: options.presenceTtlMs, logger, metrics, announce: (room, total) => listener.presence(room, total) });

@@ -20,8 +20,8 @@ export interface LinkOptions {
   name: string;
   /** True: a Redis Cluster (OSS cluster API), discovered from `url`. */
   cluster: boolean;
-  /** Instead of the URL's password (Microsoft Entra ID tokens). */
-  credentialsProvider?: CredentialsProvider | undefined;
+  /** Instead of the URL's password (Microsoft Entra ID tokens): a provider for each client. */
+  credentials?: ((client: { oneConnection: boolean }) => CredentialsProvider) | undefined;
   reconnectDelay(retries: number): number;
   /** A key of the deployment: all of them share one hash slot, so one node holds them all. */
   slotKey: string;
@@ -41,19 +41,20 @@ export interface Link extends EventEmitter {
   destroy(): void;
 }
 
-function clientOptions(options: LinkOptions) {
+function clientOptions(options: LinkOptions, oneConnection: boolean) {
+  const credentialsProvider = options.credentials?.({ oneConnection });
   return {
     name: options.name,
     // Commands fail at once while disconnected instead of queueing unseen: the publisher's outbox
     // decides what waits and for how long.
     disableOfflineQueue: true,
-    ...(options.credentialsProvider ? { credentialsProvider: options.credentialsProvider } : {}),
+    ...(credentialsProvider ? { credentialsProvider } : {}),
     socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => options.reconnectDelay(retries) },
   };
 }
 
 function singleLink(options: LinkOptions): Link {
-  const client: NodeClient = createClient({ url: options.url, ...clientOptions(options) });
+  const client: NodeClient = createClient({ url: options.url, ...clientOptions(options, true) });
   const link = Object.assign(new EventEmitter(), {
     commands: client,
     node: () => Promise.resolve(client),
@@ -71,12 +72,13 @@ function singleLink(options: LinkOptions): Link {
 /** The URL's credentials and TLS, for every node the cluster reveals (they are not in its answers). */
 function nodeDefaults(options: LinkOptions) {
   const url = new URL(options.url);
-  const base = clientOptions(options);
+  // One provider for every node connection the cluster opens (node-redis takes one `defaults`).
+  const base = clientOptions(options, false);
   const tls = url.protocol === 'rediss:';
   return {
     ...base,
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password && !options.credentialsProvider ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.password && !options.credentials ? { password: decodeURIComponent(url.password) } : {}),
     // Nodes may be announced by address: the certificate is checked against the endpoint's name.
     socket: tls ? { ...base.socket, tls: true as const, servername: url.hostname } : base.socket,
   };

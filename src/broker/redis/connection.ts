@@ -19,8 +19,8 @@ export interface RedisConnectionOptions {
   cluster: boolean;
   /** A key of the deployment (they all share one hash slot): its node is the one the broker uses. */
   slotKey: string;
-  /** Credentials instead of the URL's password (Microsoft Entra ID). */
-  credentialsProvider?: CredentialsProvider | undefined;
+  /** Credentials instead of the URL's password (Microsoft Entra ID): a provider for each client. */
+  credentials?: ((client: { oneConnection: boolean }) => CredentialsProvider) | undefined;
   /** Called each time both connections are ready again (first connect included). */
   onReady(): void;
 }
@@ -65,7 +65,7 @@ export function errorText(err: unknown): string {
 
 export function createRedisConnection(options: RedisConnectionOptions): RedisConnection {
   const { logger, metrics, displayUrl, instanceId } = options;
-  const linkOptions = { url: options.url, cluster: options.cluster, slotKey: options.slotKey, credentialsProvider: options.credentialsProvider, reconnectDelay: (retries: number) => reconnectDelay(retries) };
+  const linkOptions = { url: options.url, cluster: options.cluster, slotKey: options.slotKey, credentials: options.credentials, reconnectDelay: (retries: number) => reconnectDelay(retries) };
   const cmd = createLink({ ...linkOptions, name: `socketship-${instanceId}` });
   const reader = createLink({ ...linkOptions, name: `socketship-${instanceId}-reader` });
   let closing = false;

@@ -42,28 +42,48 @@ async function load(options: EntraIdOptions): Promise<Streaming> {
   });
 }
 
+/** Gives each node-redis client its provider; all share one token and its renewal. */
+export type CredentialsFor = (client: { oneConnection: boolean }) => CredentialsProvider;
+
 /**
- * A credentials provider that loads the Entra ID libraries at the first connection. Logs who
- * (the oid) and when, never the token.
+ * Credentials providers that load the Entra ID libraries at the first connection. Logs who (the
+ * oid) and when, never the token.
+ *
+ * node-redis subscribes again at every reconnection without disposing of the previous
+ * subscription, so each reconnection would add one more AUTH per renewal, forever. A client with
+ * one connection at a time (`oneConnection`) keeps only its latest subscription here. A cluster
+ * client shares one provider among its node connections and cannot: there the stale ones stay.
  */
-export function entraIdCredentials(options: EntraIdOptions): CredentialsProvider {
+export function entraIdCredentials(options: EntraIdOptions): CredentialsFor {
   const { logger } = options;
   let provider: Promise<Streaming> | undefined;
-  return {
-    type: 'streaming-credentials-provider',
-    async subscribe(listener) {
-      provider ??= load(options).catch((err: unknown) => {
-        provider = undefined; // the next connection attempt tries again
-        throw err;
-      });
-      return (await provider).subscribe({
-        onNext(credentials) {
-          logger.info({ user: credentials.username }, 'redis credentials renewed (entra id)');
-          listener.onNext(credentials);
-        },
-        onError: (err) => listener.onError(err),
-      });
-    },
-    onReAuthenticationError: (err) => logger.error({ err: message(err) }, 'redis re-authentication failed (entra id)'),
+  const loaded = (): Promise<Streaming> =>
+    (provider ??= load(options).catch((err: unknown) => {
+      provider = undefined; // the next connection attempt tries again
+      throw err;
+    }));
+  return ({ oneConnection }) => {
+    let latest: { dispose(): void } | undefined;
+    return {
+      type: 'streaming-credentials-provider',
+      async subscribe(listener) {
+        const [credentials, subscription] = await (
+          await loaded()
+        ).subscribe({
+          onNext(next) {
+            logger.info({ user: next.username }, 'redis credentials renewed (entra id)');
+            listener.onNext(next);
+          },
+          onError: (err) => listener.onError(err),
+        });
+        // The new subscription is in place before the old one goes: the token manager never stops.
+        if (oneConnection) {
+          latest?.dispose();
+          latest = subscription;
+        }
+        return [credentials, subscription];
+      },
+      onReAuthenticationError: (err) => logger.error({ err: message(err) }, 'redis re-authentication failed (entra id)'),
+    };
   };
 }
