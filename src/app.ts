@@ -50,13 +50,16 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
  */
 function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
   const { redisUrl, historySize } = config;
-  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}), historySize }, 'broker');
+  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl), cluster: config.redisCluster, auth: config.redisAuth } : {}), historySize }, 'broker');
   if (!redisUrl) return createMemoryBroker({ historySize });
   return createRedisBroker({
     url: redisUrl,
     displayUrl: redactUrl(redisUrl),
     historySize,
     presenceTtlMs: config.presenceTtlMs,
+    cluster: config.redisCluster,
+    auth: config.redisAuth,
+    azureClientId: config.azureClientId,
     logger: logger.child({ component: 'broker' }),
     metrics,
   });
