@@ -1,8 +1,10 @@
 // @ts-check
 // One WebSocket with the ping/pong protocol answered and reconnection after unexpected closes.
+// The path and the close codes come from /protocol.js, which the server generates from src/protocol/.
+import { CLOSE_CODES, NO_RETRY_CODES, WS_PATH } from './protocol.js';
 
 /** Close codes after which the server asks not to be retried automatically. */
-const NO_RETRY = new Set([1000, 1003, 1008]);
+const NO_RETRY = new Set(NO_RETRY_CODES);
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 
@@ -15,10 +17,10 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.max(BACKOFF_MIN_MS, Math.round(cap * random()));
 }
 
-/** ws: on http pages, wss: on https pages, same host, path /ws. @param {{ protocol: string, host: string }} location */
+/** ws: on http pages, wss: on https pages, same host, the server's WebSocket path. @param {{ protocol: string, host: string }} location */
 export function socketUrl(location) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws`;
+  return `${scheme}//${location.host}${WS_PATH}`;
 }
 
 /**
@@ -31,7 +33,7 @@ export function socketUrl(location) {
  */
 
 export class Connection {
-  /** @param {string} url @param {Handlers} handlers */
+  /** @param {() => string} url read at every (re)connect, so a fresh token is used @param {Handlers} handlers */
   constructor(url, handlers) {
     this.url = url;
     this.handlers = handlers;
@@ -78,7 +80,7 @@ export class Connection {
 
   open() {
     this.handlers.onState('connecting');
-    const socket = new WebSocket(this.url);
+    const socket = new WebSocket(this.url());
     this.socket = socket;
     socket.addEventListener('open', () => {
       this.attempt = 0;
@@ -100,6 +102,8 @@ export class Connection {
         return; // not JSON: nothing this page understands
       }
       if (message.type === 'message' && typeof message.id === 'string' && typeof message.room === 'string') this.lastIds.set(message.room, message.id);
+      // Joined with nothing seen yet: the room's newest id at the join is where a rejoin resumes.
+      if (message.type === 'welcome' && typeof message.last === 'string' && typeof message.room === 'string' && !this.lastIds.has(message.room)) this.lastIds.set(message.room, message.last);
       this.handlers.onMessage(message);
     });
     socket.addEventListener('close', (event) => {
@@ -107,6 +111,12 @@ export class Connection {
       this.socket = null;
       const detail = `${event.code}${event.reason ? ` ${event.reason}` : ''}`;
       if (!this.wanted) return;
+      if (event.code === CLOSE_CODES.tokenExpired) {
+        // Only a fresh token helps: the page asks for one, then start() rejoins with `since`.
+        this.wanted = false;
+        this.handlers.onState('expired', detail);
+        return;
+      }
       if (NO_RETRY.has(event.code)) {
         this.wanted = false;
         this.handlers.onState('closed', detail);

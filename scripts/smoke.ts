@@ -10,6 +10,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
+import { isRecord } from '../src/protocol/guards.ts';
 
 interface Options {
   base: URL;
@@ -89,10 +90,6 @@ function endpoint(base: URL, path: string): URL {
 
 function since(start: number): number {
   return Math.round(performance.now() - start);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function getJson(url: URL, timeoutMs: number): Promise<{ status: number; body: unknown; ms: number }> {

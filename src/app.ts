@@ -3,21 +3,23 @@
 import { createServer, STATUS_CODES, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { createTokenVerifier } from './auth/verify.ts';
 import type { Broker } from './broker/broker.ts';
 import { createMemoryBroker } from './broker/memory.ts';
+import { createRedisBroker } from './broker/redis/broker.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { Config } from './config/config.ts';
+import { redactUrl, type Config } from './config/config.ts';
+import { createApi } from './http/api/api.ts';
 import { createHttpHandler } from './http/handler.ts';
+import { clientAddress } from './realtime/gateway.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { createRealtime } from './realtime/realtime.ts';
+import { createRealtime } from './realtime/server.ts';
 
 export interface AppDeps {
   logger: Logger;
   /** Default: the system clock. */
   clock?: Clock;
-  /** Default: an in-process broker (one instance) keeping config.historySize messages a room. main.ts passes the Redis one when REDIS_URL is set. */
-  broker?: Broker;
   /** Default: the repository's public/ folder. */
   publicDir?: string;
   /** Cut off clients that take longer than this to send their request headers (slowloris). Default 10 s. */
@@ -41,19 +43,41 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
   HPE_HEADER_OVERFLOW: 431,
 };
 
+/**
+ * REDIS_URL unset: one instance, rooms in this process. Set: rooms, history and presence in
+ * Redis, shared by every instance. The service starts either way; until Redis answers, /readyz
+ * says 503 with the reason.
+ */
+function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
+  const { redisUrl, historySize } = config;
+  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl), cluster: config.redisCluster, auth: config.redisAuth } : {}), historySize }, 'broker');
+  if (!redisUrl) return createMemoryBroker({ historySize });
+  return createRedisBroker({
+    url: redisUrl,
+    displayUrl: redactUrl(redisUrl),
+    historySize,
+    presenceTtlMs: config.presenceTtlMs,
+    cluster: config.redisCluster,
+    auth: config.redisAuth,
+    azureClientId: config.azureClientId,
+    logger: logger.child({ component: 'broker' }),
+    metrics,
+  });
+}
+
 const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 export function createApp(config: Config, deps: AppDeps): App {
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
-  const broker = deps.broker ?? createMemoryBroker({ historySize: config.historySize });
   let stopping: Promise<void> | undefined;
 
-  let openConnections = (): number => 0;
-  const metrics = createMetrics({ openConnections: () => openConnections(), processMetrics: deps.processMetrics ?? true });
-  broker.instrument(metrics);
-  const realtime = createRealtime(config, { logger, metrics, clock, broker });
-  openConnections = realtime.openConnections;
+  const metrics = createMetrics({ processMetrics: deps.processMetrics ?? true });
+  const broker = createBroker(config, logger, metrics);
+  const { auth } = config.identity;
+  if (auth) logger.info({ hs256: auth.secret !== undefined, jwks: auth.jwksUrl?.href, issuer: auth.issuer, audience: auth.audience }, 'authentication on: every upgrade needs a token');
+  else logger.warn('authentication is off: anyone can connect, join any room and take any name (set AUTH_JWT_SECRET or AUTH_JWKS_URL)');
+  const realtime = createRealtime(config, { logger, metrics, clock, broker, ...(auth ? { verifyToken: createTokenVerifier(auth) } : {}) });
 
   const headersTimeout = deps.headersTimeoutMs ?? 10_000;
   const server = createServer(
@@ -72,6 +96,21 @@ export function createApp(config: Config, deps: AppDeps): App {
         notReadyReason: () => (stopping ? 'shutting down' : broker.unavailableReason()),
         openConnections: realtime.openConnections,
       },
+      authRequired: auth !== undefined,
+      ...(config.identity.apiKey
+        ? {
+            api: createApi({
+              apiKey: config.identity.apiKey,
+              broker,
+              logger,
+              clock,
+              registry: metrics.registry,
+              rateLimitPerSec: config.identity.apiRateLimitPerSec,
+              identityMode: auth !== undefined,
+              clientAddress: (req) => clientAddress(req, config.trustProxy),
+            }),
+          }
+        : {}),
     }),
   );
   server.on('upgrade', realtime.handleUpgrade);

@@ -1,39 +1,47 @@
-import type { ChatMessage } from '../realtime/protocol.ts';
+import type { BrokerMetrics } from '../metrics/metrics.ts';
+import type { ChatMessage, Member } from '../protocol/messages.ts';
 
-export type { ChatMessage };
+export type { BrokerMetrics, ChatMessage, Member };
+
+/** A room's members over every instance: the count always, and (identity mode) who they are. */
+export interface Roster {
+  count: number;
+  /** At most ROSTER_MAX per instance; `truncated` when some were left out. */
+  members: Member[];
+  truncated: boolean;
+}
 
 /** A chat message before the broker gives it its per-room id. */
 export type ChatDraft = Omit<ChatMessage, 'id'>;
 
-export type Delivery = (message: ChatMessage) => void;
-
-/** What the broker calls back with: published messages, and room sizes across every instance. */
+/** What the broker calls back with, on every instance. */
 export interface BrokerListener {
   /** Every published message of a room this instance has members in (or is replaying), in id order within the room. */
-  message: Delivery;
+  message(message: ChatMessage): void;
   /** The number of members `room` has now, counted over every instance. */
   presence(room: string, members: number): void;
+  /** `names` typed in `room` just now (on this instance or another). Ephemeral: never stored. */
+  typing(room: string, names: readonly string[]): void;
+  /** Close every socket of user `sub` (the server API asked, on this instance or another). */
+  disconnect(sub: string): void;
 }
+
+export const NO_LISTENER: BrokerListener = { message: () => {}, presence: () => {}, typing: () => {}, disconnect: () => {} };
 
 /** Messages of a room after a client's `since`, oldest first. */
 export interface History {
   messages: ChatMessage[];
   /** Some messages after `since` are no longer kept (HISTORY_SIZE passed, or the broker lost its data). */
   truncated: boolean;
-}
-
-export type BrokerOp = 'publish' | 'history' | 'presence' | 'read';
-
-/** The broker's share of /metrics, implemented by src/metrics. */
-export interface BrokerMetrics {
-  brokerLatency(op: BrokerOp, ms: number): void;
-  brokerError(op: BrokerOp): void;
-  brokerReconnect(): void;
-  brokerConnected(up: boolean): void;
+  /**
+   * The newest id of the room when following started (or the newest replayed): a client that saw
+   * nothing after joining can still rejoin with it as `since` and miss nothing.
+   */
+  last: string;
 }
 
 /**
- * Carries chat messages and presence between the sockets of a room, wherever they are
+ * Carries chat messages, presence and typing between the sockets of a room, wherever they are
  * connected. The realtime code talks only to this; it does not know whether the room lives in
  * this process (memory) or across instances (redis).
  */
@@ -48,6 +56,14 @@ export interface Broker {
   subscribe(listener: BrokerListener): void;
   /** This instance now has `localMembers` sockets in `room`; the total comes back through `listener.presence`. */
   presence(room: string, localMembers: number): void;
+  /** `names` typed in `room` on this instance; comes back to every instance through `listener.typing`. Best effort. */
+  typing(room: string, names: readonly string[]): void;
+  /** Who this instance has in `room` now (identity mode only: the server API lists them). */
+  roster(room: string, members: readonly Member[]): void;
+  /** The room's members over every instance. */
+  members(room: string): Promise<Roster>;
+  /** Asks every instance (this one included, through `listener.disconnect`) to close the sockets of `sub`. */
+  disconnect(sub: string): Promise<void>;
   /**
    * Starts following `room` and returns its kept messages with an id after `since` (none without
    * `since`). Every message published after those is delivered through `listener.message` from
@@ -58,7 +74,5 @@ export interface Broker {
   history(room: string, since: string | undefined): Promise<History>;
   /** Why the broker cannot take messages now, or undefined when it can. */
   unavailableReason(): string | undefined;
-  /** Where latency, errors and reconnects go; called once by createApp. */
-  instrument(metrics: BrokerMetrics): void;
   close(): Promise<void>;
 }

@@ -1,10 +1,14 @@
 // Plain HTTP: the browser client's files, probes and metrics. The WebSocket upgrade
 // never reaches this handler (it arrives on the server's 'upgrade' event).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
 import sirv from 'sirv';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
-import { pathOf, WS_PATH } from '../realtime/gateway.ts';
+import { pathOf, redactQuery, WS_PATH } from '../protocol/path.ts';
+import { CLIENT_PROTOCOL_PATH, clientProtocolModule } from './client-protocol.ts';
+import { json, send } from './respond.ts';
+import type { ApiHandler } from './api/api.ts';
 
 export interface Readiness {
   /** Why the service should get no new traffic, or undefined when it is ready. */
@@ -17,6 +21,10 @@ export interface HttpHandlerOptions {
   registry: Registry;
   readiness: Readiness;
   logger: Logger;
+  /** The server API under /api/; absent (no API_KEY), /api/ answers 404. */
+  api?: ApiHandler;
+  /** Identity mode: the page asks for a token (told through /protocol.js). */
+  authRequired?: boolean;
 }
 
 // Only the page's own scripts, styles and socket; nothing inline, nothing framed.
@@ -35,17 +43,20 @@ function setSecurityHeaders(res: ServerResponse): void {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
 }
 
-function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...extra });
-  res.end(body);
-}
-
-function json(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
-}
 
 export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { readiness, registry, logger } = options;
+  // What /readyz answers, as a metric: alerting sees an instance that is up but refuses traffic.
+  new Gauge({
+    name: 'ws_ready',
+    help: '1 while /readyz answers 200, 0 while it answers 503',
+    registers: [registry],
+    collect() {
+      this.set(readiness.notReadyReason() === undefined ? 1 : 0);
+    },
+  });
+  const protocolModule = clientProtocolModule({ authRequired: options.authRequired ?? false });
+  const protocolEtag = `"${createHash('sha1').update(protocolModule).digest('base64url')}"`;
   // Production mode indexes public/ once at start: only files that exist there can ever be
   // served, so no request path (`..`, encoded or absolute) can reach outside it.
   const files = sirv(options.publicDir, {
@@ -70,10 +81,11 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
   return function handle(req, res) {
     setSecurityHeaders(res);
     const path = pathOf(req.url);
+    if (path.startsWith('/api/')) return options.api ? options.api(req, res, path) : send(res, 404, 'Not Found');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, 'Method Not Allowed', undefined, { Allow: 'GET, HEAD' });
     }
-    logger.debug({ method: req.method, url: req.url }, 'http request');
+    logger.debug({ method: req.method, url: redactQuery(req.url) }, 'http request');
     switch (path) {
       case '/healthz':
         return json(res, 200, { status: 'ok' });
@@ -84,6 +96,12 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
       }
       case '/metrics':
         return void metrics(res);
+      case CLIENT_PROTOCOL_PATH:
+        if (req.headers['if-none-match'] === protocolEtag) {
+          res.writeHead(304, { ETag: protocolEtag, 'Cache-Control': 'no-cache' });
+          return void res.end();
+        }
+        return send(res, 200, protocolModule, 'text/javascript; charset=utf-8', { ETag: protocolEtag, 'Cache-Control': 'no-cache' });
       case WS_PATH:
         return send(res, 426, 'Upgrade Required: this endpoint speaks WebSocket', undefined, { Upgrade: 'websocket', Connection: 'Upgrade' });
       default:

@@ -1,10 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BrokerMetrics } from '../broker/broker.ts';
+import type { InboundType, OutboundType } from '../protocol/messages.ts';
+import type { RejectReason } from '../protocol/refusals.ts';
 
-export type InboundType = 'pong' | 'join' | 'say' | 'invalid';
-export type OutboundType = 'ping' | 'welcome' | 'message' | 'presence' | 'history';
-export type RejectReason = 'not_found' | 'origin' | 'capacity' | 'shutting_down' | 'bad_request';
+export type { InboundType, OutboundType, RejectReason };
 
+export type BrokerOp = 'publish' | 'history' | 'presence' | 'read' | 'typing';
+
+/** The broker's share of /metrics: latency, errors and the state of its connection. */
+export interface BrokerMetrics {
+  brokerLatency(op: BrokerOp, ms: number): void;
+  brokerError(op: BrokerOp): void;
+  brokerReconnect(): void;
+  brokerConnected(up: boolean): void;
+}
 
 /**
  * A counter fed from plain numbers the hot paths add to, drained into prom-client at scrape time.
@@ -30,6 +38,7 @@ function drainedCounter<K extends string>(registry: Registry, name: string, help
 export interface Metrics extends BrokerMetrics {
   readonly registry: Registry;
   connectionOpened(): void;
+  /** A socket that was opened has closed with `code` (the code on the wire). */
   closed(code: number): void;
   messageIn(type: InboundType, bytes: number): void;
   /** `count` sockets received the same `bytes`-long frame. */
@@ -39,33 +48,33 @@ export interface Metrics extends BrokerMetrics {
 }
 
 export interface MetricsOptions {
-  /** Read at scrape time, so an open socket costs nothing to count. */
-  openConnections: () => number;
   /** Prefix for every metric name. Default `ws_`. */
   prefix?: string;
   /** Node process metrics (CPU, memory, event loop lag, GC). Default true. */
   processMetrics?: boolean;
 }
 
-export function createMetrics(options: MetricsOptions): Metrics {
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const p = options.prefix ?? 'ws_';
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
+  // Opened minus closed: every opened socket closes exactly once, so no callback into realtime is needed.
+  const open = { now: 0 };
   new Gauge({
     name: `${p}connections_open`,
     help: 'WebSocket connections open now',
     registers: [registry],
     collect() {
-      this.set(options.openConnections());
+      this.set(open.now);
     },
   });
   const opened = new Counter({ name: `${p}connections_opened_total`, help: 'WebSocket connections accepted', registers: [registry] });
   const closes = new Counter({ name: `${p}closes_total`, help: 'WebSocket closes by close code', labelNames: ['code'], registers: [registry] });
   // The per-message counts are plain numbers on the hot paths, handed to prom-client when the
   // registry is read (collect), so a message costs an addition rather than a label lookup.
-  const messagesIn: Record<InboundType, number> = { pong: 0, join: 0, say: 0, invalid: 0 };
-  const messagesOut: Record<OutboundType, number> = { ping: 0, welcome: 0, message: 0, presence: 0, history: 0 };
+  const messagesIn: Record<InboundType, number> = { pong: 0, join: 0, say: 0, typing: 0, invalid: 0 };
+  const messagesOut: Record<OutboundType, number> = { ping: 0, welcome: 0, message: 0, presence: 0, history: 0, typing: 0, error: 0 };
   const bytesIn = { total: 0 };
   const bytesOut = { total: 0 };
   drainedCounter(registry, `${p}messages_in_total`, 'Messages received by type', messagesIn, 'type');
@@ -95,8 +104,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   return {
     registry,
-    connectionOpened: () => opened.inc(),
-    closed: (code) => closes.labels(String(code)).inc(),
+    connectionOpened() {
+      open.now++;
+      opened.inc();
+    },
+    closed(code) {
+      open.now--;
+      closes.labels(String(code)).inc();
+    },
     messageIn(type, bytes) {
       messagesIn[type]++;
       bytesIn.total += bytes;

@@ -3,9 +3,8 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { OriginPolicy } from '../config/config.ts';
-import type { RejectReason } from '../metrics/metrics.ts';
-
-export const WS_PATH = '/ws';
+import { pathOf, WS_PATH } from '../protocol/path.ts';
+import type { RejectReason } from '../protocol/refusals.ts';
 
 export interface UpgradePolicy {
   allowedOrigins: OriginPolicy;
@@ -20,13 +19,6 @@ const ACCEPT: Verdict = { ok: true };
 function first(value: string | string[] | undefined): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   return v?.split(',')[0]?.trim() || undefined;
-}
-
-/** The path part of a request target, without the query. */
-export function pathOf(url: string | undefined): string {
-  const target = url ?? '/';
-  const q = target.indexOf('?');
-  return q === -1 ? target : target.slice(0, q);
 }
 
 /**

@@ -1,7 +1,9 @@
 import type { Clock } from '../clock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { CloseCode, CloseReason, PING_FRAME } from './protocol.ts';
-import { textFrame, type Sender } from './sender.ts';
+import { CloseCode, CloseReason } from '../protocol/close.ts';
+import { PING } from '../protocol/messages.ts';
+import { textFrame } from './frame.ts';
+import type { Sender } from './sender.ts';
 import type { ClientSocket } from './session.ts';
 
 export interface HeartbeatOptions {
@@ -40,7 +42,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   let sweep = 0; // sweeps done so far; sweep numbers start at 1
   let timer: NodeJS.Timeout | undefined;
   // The ping frame, header included, encoded once for every socket and every sweep.
-  const pingWire = textFrame(PING_FRAME);
+  const ping = textFrame(Buffer.from(PING));
 
   function timeOf(n: number): number {
     return n > sweep - ringSize ? (sentAt[n % ringSize] ?? 0) : Number.NEGATIVE_INFINITY;
@@ -50,11 +52,13 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   // arrives meanwhile waits for one chunk of pings, not for all of them.
   let pending: Iterator<ClientSocket> | undefined;
   let oldestAllowed = 0;
+  let sweepTime = 0;
 
   function run(): void {
     if (pending) continueSweep(Infinity); // the last sweep is still going: finish it first
     const now = clock.now();
     oldestAllowed = now - timeoutMs;
+    sweepTime = now;
     sweep++;
     sentAt[sweep % ringSize] = now;
     sender.flush();
@@ -74,17 +78,20 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       const oldestUnanswered = session.firstSweep + session.pongs;
       if (oldestUnanswered < sweep && timeOf(oldestUnanswered) < oldestAllowed) {
         sender.close(socket, CloseCode.pongTimeout, CloseReason.pongTimeout);
-      } else if (sender.write(socket, pingWire)) {
+      } else if (session.expiresAt <= sweepTime) {
+        // The sweep visits every socket once an interval anyway: token expiry costs no timer per socket.
+        sender.close(socket, CloseCode.tokenExpired, CloseReason.tokenExpired);
+      } else if (sender.write(socket, ping)) {
         pinged++;
       }
       if (++seen >= chunk) {
-        metrics.messageOut('ping', PING_FRAME.length, pinged);
+        metrics.messageOut('ping', ping.payload.length, pinged);
         setImmediate(resumeSweep);
         return;
       }
     }
     pending = undefined;
-    metrics.messageOut('ping', PING_FRAME.length, pinged);
+    metrics.messageOut('ping', ping.payload.length, pinged);
   }
 
   function resumeSweep(): void {

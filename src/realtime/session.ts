@@ -1,43 +1,64 @@
 import { WebSocket } from 'ws';
+import type { Identity } from '../auth/identity.ts';
+import { RATE_BURST_SECONDS } from '../protocol/limits.ts';
 
 /**
  * One socket's state. Plain fields on one object per connection, no closures or timers,
- * because at 10k connections every per-socket byte and allocation shows.
+ * because at 10k connections every per-socket byte and allocation shows. Each field has one
+ * writer, named beside it.
  */
 export class Session {
   readonly id: string;
   readonly ip: string;
   readonly openedAt: number;
+  /** Who the socket belongs to, from its token; undefined in anonymous mode. */
+  readonly identity: Identity | undefined;
+  /** When the token expires (heartbeat.ts closes the socket with 4001 then); Infinity without one. */
+  readonly expiresAt: number;
+  /** Display name (connection.ts: the token's, or in anonymous mode the join's). */
   name: string;
+  /** The room the socket speaks in: the one it joined last, even while that join replays history (join.ts). '' before any. */
   room: string;
+  /** The room whose member set holds the socket, if any (rooms.ts). */
+  memberOf: string | undefined = undefined;
+  /** Counted by connection.ts (in) and the sender (out). */
   messagesIn = 0;
   messagesOut = 0;
   /** Heartbeat sweep that sent this socket its first ping; ping k went out in sweep firstSweep + k. */
-  firstSweep: number;
+  readonly firstSweep: number;
+  /** Pings answered (heartbeat.ts). */
   pongs = 0;
-  /** Code the server closed with, since `ws` reports 1006 when a peer never answers the close. */
+  /** The close code and reason the server sent first (`closing`), since `ws` reports 1006 when a peer never answers. */
   closeCode = 0;
   closeReason = '';
   private tokens: number;
   private refilledAt: number;
 
-  constructor(id: string, ip: string, name: string, room: string, now: number, firstSweep: number, burst: number) {
+  constructor(id: string, ip: string, name: string, room: string, now: number, firstSweep: number, ratePerSec: number, identity?: Identity) {
     this.id = id;
     this.ip = ip;
-    this.name = name;
+    this.identity = identity;
+    this.expiresAt = identity?.expiresAt ?? Number.POSITIVE_INFINITY;
+    this.name = identity?.name ?? name;
     this.room = room;
     this.openedAt = now;
     this.firstSweep = firstSweep;
-    this.tokens = burst;
+    this.tokens = ratePerSec * RATE_BURST_SECONDS;
     this.refilledAt = now;
   }
 
-  /** Token bucket: `ratePerSec` tokens a second, holding at most twice that. */
+  /** Records the first close code sent on the wire; later ones (the socket is already closing) do not count. */
+  closing(code: number, reason: string): void {
+    if (this.closeCode !== 0) return;
+    this.closeCode = code;
+    this.closeReason = reason;
+  }
+
+  /** Token bucket: `ratePerSec` tokens a second, holding RATE_BURST_SECONDS' worth. */
   takeToken(now: number, ratePerSec: number): boolean {
-    const burst = ratePerSec * 2;
     const elapsed = now - this.refilledAt;
     if (elapsed > 0) {
-      this.tokens = Math.min(burst, this.tokens + (elapsed * ratePerSec) / 1000);
+      this.tokens = Math.min(ratePerSec * RATE_BURST_SECONDS, this.tokens + (elapsed * ratePerSec) / 1000);
       this.refilledAt = now;
     }
     if (this.tokens < 1) return false;

@@ -89,3 +89,25 @@ test('the page reconnects by itself after a server restart (1001), and stays clo
     await second.stop();
   }
 });
+
+test('typing in one page shows "is typing…" in another page of the room, then clears', async () => {
+  const alice = await browser.newPage();
+  const bob = await browser.newPage();
+  for (const [page, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
+    await page.goto(server.url);
+    await page.click('#toggle');
+    await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'open', undefined, { timeout: 5000 });
+    await page.fill('#room', 'typing-e2e');
+    await page.fill('#name', name);
+    await page.click('#join button');
+    await page.waitForFunction((n) => document.querySelector('#messages')?.textContent?.includes(`You are ${n} in typing-e2e`), name, { timeout: 3000 });
+  }
+  await alice.type('#text', 'hel'); // real key presses: the page's input listener sends `typing`
+  await bob.waitForFunction(() => document.querySelector('#typing')?.textContent === 'alice is typing…', undefined, { timeout: 3000 });
+  assert.equal(await alice.textContent('#typing'), '', 'a page does not show its own user typing');
+  await bob.screenshot({ path: process.env.SCREENSHOT_DIR ? `${process.env.SCREENSHOT_DIR}/typing.png` : undefined, fullPage: true });
+  // Alice stops: the server's TTL passes and it tells the room nobody types any more.
+  await bob.waitForFunction(() => document.querySelector('#typing')?.textContent === '', undefined, { timeout: 6000 });
+  await alice.close();
+  await bob.close();
+});

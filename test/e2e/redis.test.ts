@@ -182,6 +182,73 @@ describe('two instances sharing one Redis', () => {
     assert.equal(future.texts.length, HISTORY_SIZE);
     writer.stop();
   });
+  it('typing on one instance reaches the room on the other, coalesced, and is never stored', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const room = 'typing';
+    const join = async (url: string, name: string): Promise<TestClient> => {
+      const c = await TestClient.connect(url);
+      c.send({ type: 'join', room, name });
+      await c.nextOf('welcome', 5000, (w) => w.room === room);
+      return c;
+    };
+    const observer = await join(b.ws, 'observer');
+    const typists = await Promise.all(Array.from({ length: 8 }, (_, i) => join(a.ws, `t${i}`)));
+    let frames = 0;
+    observer.ws.on('message', (d) => {
+      if ((d as Buffer).includes('"type":"typing"')) frames++;
+    });
+    for (let round = 0; round < 3; round++) for (const t of typists) t.send({ type: 'typing' });
+    const seen = await observer.nextOf('typing', 5000, (t) => (t.names as string[]).length + Number(t.others) === 8);
+    assert.equal((seen.names as string[]).length, 5);
+    assert.equal(seen.others, 3);
+    typists[0]!.send({ type: 'say', text: 'after typing' });
+    await observer.nextOf('message', 5000, (m) => m.text === 'after typing'); // every earlier typing frame has arrived
+    assert.ok(frames >= 1 && frames <= 3, `${frames} typing frames across instances for 24 typing messages`);
+    const late = await TestClient.connect(a.ws);
+    late.send({ type: 'join', room, name: 'late', since: '0-0' });
+    assert.equal((await late.nextOf('history', 5000)).count, 1, 'only the chat message is replayed');
+    for (const c of [observer, late, ...typists]) c.close();
+  });
+});
+
+describe('identity and the server API across instances', () => {
+  it('publish on one instance reaches members on the other; presence lists both; DELETE closes the user everywhere with 4003', async () => {
+    const secret = 'redis-e2e-secret-that-is-long-enough-0123';
+    const apiKey = 'redis-e2e-api-key-that-is-long-enough-0123';
+    const env = { AUTH_JWT_SECRET: secret, API_KEY: apiKey };
+    const [a, b] = [await instance(env), await instance(env)];
+    const { SignJWT } = await import('jose');
+    const token = (sub: string): Promise<string> =>
+      new SignJWT({ name: sub.toUpperCase() }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+    const join = async (url: string, sub: string): Promise<TestClient> => {
+      const c = await TestClient.connect(`${url}?access_token=${await token(sub)}`);
+      c.send({ type: 'join', room: 'api', name: 'ignored' });
+      await c.nextOf('welcome', 5000, (w) => w.room === 'api');
+      return c;
+    };
+    const eveA = await join(a.ws, 'eve');
+    const eveB = await join(b.ws, 'eve');
+    const frank = await join(b.ws, 'frank');
+    const api = (port: number, method: string, path: string, body?: unknown): Promise<Response> =>
+      fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+
+    const published = await api(a.port, 'POST', '/api/rooms/api/messages', { text: 'from the backend' });
+    assert.equal(published.status, 201);
+    const { id } = (await published.json()) as { id: string };
+    assert.equal((await frank.nextOf('message', 5000, (m) => m.id === id)).sender, 'server', 'delivered on the other instance');
+
+    await until('presence over both instances', async () => ((await (await api(b.port, 'GET', '/api/rooms/api/presence')).json()) as { count: number }).count === 3, 5000);
+    const roster = (await (await api(b.port, 'GET', '/api/rooms/api/presence')).json()) as { members: { sub: string }[] };
+    assert.deepEqual(roster.members.map((m) => m.sub).sort(), ['eve', 'eve', 'frank']);
+
+    const started = Date.now();
+    assert.equal((await api(b.port, 'DELETE', '/api/users/eve/connections')).status, 202);
+    for (const c of [eveA, eveB]) assert.deepEqual(await c.closed, { code: 4003, reason: 'Disconnected by server' });
+    assert.ok(Date.now() - started < 2000, `both of eve's sockets closed within 2 s (${Date.now() - started} ms)`);
+    frank.send({ type: 'say', text: 'frank stays' });
+    await frank.nextOf('message', 5000, (m) => m.text === 'frank stays');
+    frank.close();
+  });
 });
 
 describe('failures', () => {

@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { TestClient } from '../helpers/client.ts';
 import { eventually, fetchMetrics, metricValue, serverPool, startServer } from '../helpers/server.ts';
+import { tcpSocketOf } from '../../src/realtime/ws-internals.ts';
 
 const server = serverPool({ pingIntervalMs: 1000 });
 
@@ -147,7 +148,7 @@ test('shutdown: /readyz turns 503 at once, new upgrades get 503, open sockets ge
   const s = await startServer({ pingIntervalMs: 1000, shutdownTimeoutMs: 3000 });
   const a = await TestClient.connect(s.wsUrl);
   const stalled = await TestClient.connect(s.wsUrl);
-  (stalled.ws as unknown as { _socket: Socket })._socket.pause(); // never answers the close: holds the drain open
+  tcpSocketOf(stalled.ws)!.pause(); // never answers the close: holds the drain open
   const stopping = s.stop();
   assert.deepEqual(await a.closed, { code: 1001, reason: 'Server shutting down' });
   const ready = await raw(s.port, '/readyz');
@@ -156,4 +157,33 @@ test('shutdown: /readyz turns 503 at once, new upgrades get 503, open sockets ge
   assert.equal(await TestClient.connect(s.wsUrl).then(() => 101, (e: { status?: number }) => e.status), 503);
   await stopping;
   assert.equal(s.app.server.listening, false);
+});
+
+test('/protocol.js gives the browser the server\'s own path and close codes, as a module', async () => {
+  const s = await server();
+  const res = await raw(s.port, '/protocol.js');
+  assert.equal(res.status, 200);
+  assert.match(String(res.headers['content-type']), /^text\/javascript/);
+  const { WS_PATH } = await import('../../src/protocol/path.ts');
+  const { NO_RETRY_CODES, CloseCode } = await import('../../src/protocol/close.ts');
+  const served = (await import(`data:text/javascript,${encodeURIComponent(res.body)}`)) as Record<string, unknown>;
+  assert.equal(served.WS_PATH, WS_PATH);
+  assert.deepEqual(served.NO_RETRY_CODES, NO_RETRY_CODES);
+  assert.deepEqual(served.CLOSE_CODES, CloseCode);
+  const again = await raw(s.port, '/protocol.js', 'GET', { 'If-None-Match': String(res.headers.etag) });
+  assert.equal(again.status, 304);
+  // The page's own module imports it, rather than keeping a copy.
+  assert.match(await readFile(new URL('../../public/connection.js', import.meta.url), 'utf8'), /from '\.\/protocol\.js'/);
+});
+
+test('ws_ready follows /readyz: 1 while ready, 0 once shutdown begins', async () => {
+  const s = await startServer();
+  assert.equal(metricValue(await fetchMetrics(s), 'ws_ready'), 1);
+  const c = await TestClient.connect(s.wsUrl);
+  tcpSocketOf(c.ws)!.pause(); // holds the drain open, so the server still answers meanwhile
+  const stopping = s.stop();
+  await eventually(async () => (await raw(s.port, '/readyz')).status === 503, 2000, '/readyz to say 503');
+  assert.equal(metricValue(await fetchMetrics(s), 'ws_ready'), 0);
+  c.ws.terminate();
+  await stopping;
 });

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
 import { TestClient } from '../helpers/client.ts';
 import { eventually, fetchMetrics, metricValue, serverPool } from '../helpers/server.ts';
+import { tcpSocketOf } from '../../src/realtime/ws-internals.ts';
 
 const server = serverPool({ pingIntervalMs: 50 });
 
@@ -77,7 +77,7 @@ test('a silent socket is closed with 4000 Pong timeout and its TCP socket destro
 
   // A peer that never reads again (so never answers the close) still loses its TCP socket.
   const deaf = await TestClient.connect(s.wsUrl, { autoPong: false });
-  const tcp = (deaf.ws as unknown as { _socket: Socket })._socket;
+  const tcp = tcpSocketOf(deaf.ws)!;
   tcp.pause();
   const start = Date.now();
   await eventually(async () => metricValue(await fetchMetrics(s), 'ws_connections_open') === 1, 200 + 50 + 1000 + 1000, 'the deaf socket to be destroyed');

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { TestClient } from '../helpers/client.ts';
 import { freePort, runService, waitHealthy } from '../helpers/process.ts';
+import { tcpSocketOf } from '../../src/realtime/ws-internals.ts';
 
 for (const [name, value] of [
   ['PORT', 'eighty'],
@@ -60,7 +60,7 @@ test('SIGTERM: every socket gets 1001, /readyz is 503 while draining, exit 0 wit
   const url = `ws://127.0.0.1:${port}/ws`;
   const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(url)));
   const stalled = await TestClient.connect(url);
-  (stalled.ws as unknown as { _socket: Socket })._socket.pause(); // never answers the close: the drain waits for it
+  tcpSocketOf(stalled.ws)!.pause(); // never answers the close: the drain waits for it
 
   const start = Date.now();
   service.child.kill('SIGTERM');
@@ -79,7 +79,7 @@ test('a second signal exits at once with a non-zero code', async () => {
   const service = runService({ PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_TIMEOUT_MS: '20000' });
   await waitHealthy(port);
   const stalled = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
-  (stalled.ws as unknown as { _socket: Socket })._socket.pause();
+  tcpSocketOf(stalled.ws)!.pause();
   service.child.kill('SIGTERM'); // the stalled socket keeps the drain busy for a moment
   await new Promise((r) => setTimeout(r, 100));
   service.child.kill('SIGTERM');

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
 import { TestClient } from '../helpers/client.ts';
 import { eventually, fetchMetrics, metricValue, serverPool } from '../helpers/server.ts';
 import { parseConfig } from '../../src/config/config.ts';
+import { tcpSocketOf } from '../../src/realtime/ws-internals.ts';
 
 const server = serverPool({ pingIntervalMs: 1000 });
 
@@ -67,7 +67,7 @@ test('a malformed frame closes that one socket, never the process', async () => 
   const good = await TestClient.connect(s.wsUrl);
   const bad = await TestClient.connect(s.wsUrl);
   // opcode 0xF is reserved; masked, empty payload
-  (bad.ws as unknown as { _socket: Socket })._socket.write(Buffer.from([0x8f, 0x80, 1, 2, 3, 4]));
+  tcpSocketOf(bad.ws)!.write(Buffer.from([0x8f, 0x80, 1, 2, 3, 4]));
   assert.equal((await bad.closed).code, 1002);
   good.send({ type: 'say', text: 'alive' });
   assert.equal((await good.nextOf('message')).text, 'alive');

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChatMessage } from '../../src/broker/broker.ts';
-import { compareIdText, parseId } from '../../src/broker/ids.ts';
 import { createMemoryBroker } from '../../src/broker/memory.ts';
-import { reconnectDelay } from '../../src/broker/redis.ts';
-import { parseCounts, parseEntries, parseHistoryReply, parseXRead, toChatMessage } from '../../src/broker/redis-replies.ts';
+import { reconnectDelay } from '../../src/broker/redis/connection.ts';
+import { parseCounts, parseEntries, parseHistoryReply, parseXRead, toChatMessage } from '../../src/broker/redis/replies.ts';
+import { compareIdText, parseId } from '../../src/protocol/ids.ts';
 import { ConfigError, parseConfig, redactUrl } from '../../src/config/config.ts';
 
 test('ids compare as (milliseconds, sequence); a counter n is (n, 0)', () => {
@@ -35,15 +35,15 @@ test('REDIS_URL, HISTORY_SIZE and PRESENCE_TTL_MS: defaults, values, refusals wi
 test('the memory broker keeps HISTORY_SIZE messages a room and replays after since', async () => {
   const broker = createMemoryBroker({ historySize: 3 });
   const seen: ChatMessage[] = [];
-  broker.subscribe({ message: (m) => seen.push(m), presence: () => {} });
+  broker.subscribe({ message: (m) => seen.push(m), presence: () => {}, typing: () => {}, disconnect: () => {} });
   for (let i = 1; i <= 5; i++) await broker.publish({ room: 'r', from: 'a', text: `t${i}`, ts: i });
   await broker.publish({ room: 'other', from: 'a', text: 'x', ts: 0 });
   assert.deepEqual(seen.map((m) => m.id), ['1', '2', '3', '4', '5', '1']);
-  assert.deepEqual(await broker.history('r', '3'), { messages: seen.slice(3, 5), truncated: false });
+  assert.deepEqual(await broker.history('r', '3'), { messages: seen.slice(3, 5), truncated: false, last: '5' });
   assert.deepEqual((await broker.history('r', '1')).truncated, true);
   assert.deepEqual((await broker.history('r', '2')).messages.map((m) => m.text), ['t3', 't4', 't5']);
   assert.equal((await broker.history('r', '2')).truncated, false);
-  assert.deepEqual(await broker.history('empty', '0'), { messages: [], truncated: false });
+  assert.deepEqual(await broker.history('empty', '0'), { messages: [], truncated: false, last: '0' });
 });
 
 test('Redis replies become typed values; anything malformed is dropped', () => {

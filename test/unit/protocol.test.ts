@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFrame } from '../../src/realtime/protocol.ts';
+import { parseFrame } from '../../src/protocol/parse.ts';
 
 const text = (s: string) => parseFrame(Buffer.from(s), false);
 const json = (v: unknown) => text(JSON.stringify(v));

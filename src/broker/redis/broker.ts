@@ -1,0 +1,212 @@
+// The broker for several instances: chat messages, history, presence and typing in Redis.
+//
+// Why Streams and not pub/sub. Pub/sub is fire-and-forget: a message published while an
+// instance is reconnecting, restarting or busy is gone for it, there is no id to resume from
+// and no history to replay. A stream per room (XADD ... MAXLEN = HISTORY_SIZE + margin) is at once
+// the bounded history, the source of the per-room increasing id (the entry id), and the delivery
+// log: every instance reads the streams of the rooms it has members in with a blocking XREAD
+// from the last id it delivered (reader.ts), so after a Redis hiccup it resumes exactly where it
+// was, and a client that reconnects elsewhere replays from its own last id with XRANGE. The
+// write that gives the message its id is the one that makes it durable (publish.ts), and the
+// sender's own copy (its acknowledgement) is delivered by the same read path as everyone else's,
+// so it can never arrive before the message is in Redis. Consumer groups are not used: every
+// instance must see every message of its rooms, which plain XREAD gives without per-instance
+// group state to create and clean up. Presence: presence.ts. Typing rides the events stream.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../log/logger.ts';
+import type { BrokerMetrics } from '../../metrics/metrics.ts';
+import { TYPING_REPORT_MAX } from '../../protocol/limits.ts';
+import { nextId, parseId } from '../../protocol/ids.ts';
+import { NO_LISTENER, type Broker, type ChatMessage, type History } from '../broker.ts';
+import { createRedisConnection, errorText } from './connection.ts';
+import { judgeHistory } from './history.ts';
+import { entraIdCredentials } from './entra.ts';
+import { DEFAULT_KEY_PREFIX, redisKeys } from './keys.ts';
+import { createPresence } from './presence.ts';
+import { createPublisher } from './publish.ts';
+import { createRoomReader } from './reader.ts';
+import { createRosters } from './roster.ts';
+import { parseEntries, parseHistoryReply, parseTypingNames, toChatMessage } from './replies.ts';
+import { evalScript, HISTORY } from './scripts.ts';
+import { timed } from './timed.ts';
+
+export interface RedisBrokerOptions {
+  url: string;
+  /** The same URL without its password, for logs and /readyz. */
+  displayUrl: string;
+  historySize: number;
+  presenceTtlMs: number;
+  logger: Logger;
+  metrics: BrokerMetrics;
+  /** Prefix of every key, with a hash tag so that every key lands in one cluster slot. Default `{socketship}:`. */
+  keyPrefix?: string;
+  /** A Redis Cluster (OSS cluster API), discovered from `url`. Default false. */
+  cluster?: boolean;
+  /** `entra-id`: a Microsoft Entra ID token from the managed identity instead of a password. Default `password` (the URL's, if any). */
+  auth?: 'password' | 'entra-id';
+  /** With `entra-id`: the client id of a user-assigned managed identity; else the system-assigned one. */
+  azureClientId?: string | undefined;
+  /** A message Redis cannot take within this long is refused (the sender gets 1013). Default 10 s. */
+  publishTimeoutMs?: number;
+}
+
+/**
+ * A room's stream keeps HISTORY_SIZE messages for replay plus this many more, so that an
+ * instance whose reader is a burst behind (a backlog written at once after a Redis outage)
+ * still finds every message it has not delivered yet.
+ */
+const DELIVERY_MARGIN = 1000;
+const CLOSE_FLUSH_MS = 3000;
+const EVENTS_MAXLEN = 1000;
+
+export function createRedisBroker(options: RedisBrokerOptions): Broker {
+  const { logger, metrics, historySize } = options;
+  const keys = redisKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+  const retention = historySize + DELIVERY_MARGIN;
+  const instanceId = randomBytes(6).toString('hex');
+  let listener = NO_LISTENER;
+  let closing = false;
+
+  const conn = createRedisConnection({
+    url: options.url,
+    displayUrl: options.displayUrl,
+    instanceId,
+    logger,
+    metrics,
+    cluster: options.cluster ?? false,
+    slotKey: keys.events,
+    credentials: options.auth === 'entra-id' ? entraIdCredentials({ clientId: options.azureClientId, logger }) : undefined,
+    onReady: () => void resync(),
+  });
+  const rosters = createRosters(conn, keys, instanceId, options.presenceTtlMs, logger, metrics);
+  const presence = createPresence({ conn, keys, instanceId, ttlMs: options.presenceTtlMs, logger, metrics, announce: (room, total) => listener.presence(room, total) });
+  const reader = createRoomReader({
+    conn,
+    keys,
+    logger,
+    metrics,
+    onMessage: (message) => listener.message(message),
+    onEvent(entry) {
+      const { room, kind, sub } = entry.fields;
+      if (kind === 'disconnect' && sub !== undefined) return listener.disconnect(sub);
+      if (room === undefined) return;
+      if (kind === 'typing') listener.typing(room, parseTypingNames(entry.fields.names, TYPING_REPORT_MAX));
+      else presence.othersChanged(room);
+    },
+  });
+  const publisher = createPublisher({
+    conn,
+    keys,
+    instanceId,
+    retention,
+    timeoutMs: options.publishTimeoutMs ?? 10_000,
+    logger,
+    metrics,
+    follow: (rooms) => Promise.all(rooms.map((room) => reader.follow(room))).then(() => {}),
+  });
+
+  let needResync = false;
+  /** After (re)connecting: this instance's counts written whole, unknown cursors fetched, the outbox resumed. */
+  async function resync(): Promise<void> {
+    try {
+      await reader.resync();
+      await presence.resync();
+      await rosters.rewrite();
+    } catch (err) {
+      logger.warn({ err: errorText(err) }, 'redis resync failed; retried at the next sweep');
+      needResync = true;
+    }
+    publisher.pump();
+  }
+
+  async function sweep(): Promise<void> {
+    if (closing) return;
+    publisher.expire();
+    for (const room of reader.sweep((r) => presence.hasLocal(r))) presence.forget(room);
+    if (!conn.cmdReady()) return;
+    if (needResync) {
+      needResync = false;
+      return resync();
+    }
+    await presence.refresh().catch((err: unknown) => logger.debug({ err: errorText(err) }, 'presence refresh failed'));
+  }
+  const sweepTimer = setInterval(() => void sweep(), Math.max(250, Math.floor(options.presenceTtlMs / 3)));
+  sweepTimer.unref();
+  void reader.run();
+
+  async function replay(room: string, since: string): Promise<History> {
+    await reader.follow(room);
+    const sinceId = parseId(since);
+    const end = sinceId ? nextId(sinceId) : '-';
+    const reply = parseHistoryReply(await evalScript(conn.cmd, HISTORY, [keys.room(room)], [end, String(historySize + 1)]));
+    if (!reply) throw new Error('unexpected reply to the history script');
+    const verdict = judgeHistory(since, sinceId, reply, historySize);
+    let entries = verdict.kind === 'reload' ? [] : verdict.entries;
+    let truncated = true;
+    if (verdict.kind === 'reload') entries = parseEntries(await conn.cmd.xRevRange(keys.room(room), '+', '-', { COUNT: historySize })).reverse();
+    else if (verdict.kind === 'replay') truncated = verdict.truncated;
+    else truncated = (await conn.cmd.xLen(keys.room(room))) >= retention;
+    await reader.delivered(room, entries.at(-1)?.id ?? reply.lastId);
+    const messages: ChatMessage[] = [];
+    for (const entry of entries) {
+      const chat = toChatMessage(room, entry);
+      if (chat) messages.push(chat);
+    }
+    return { messages, truncated, last: entries.at(-1)?.id ?? reply.lastId };
+  }
+
+  return {
+    publish: (draft) => (closing ? Promise.reject(new Error('broker closed')) : publisher.publish(draft)),
+    subscribe(next) {
+      listener = next;
+    },
+    presence(room, localMembers) {
+      if (localMembers > 0) {
+        if (conn.cmdReady()) void reader.follow(room).catch(() => {});
+        else reader.touch(room);
+      } else {
+        reader.linger(room);
+      }
+      presence.setLocal(room, localMembers);
+    },
+    typing(room, names) {
+      if (!conn.cmdReady() || names.length === 0) return; // ephemeral: nothing waits for Redis
+      const fields = { kind: 'typing', room, names: JSON.stringify(names.slice(0, TYPING_REPORT_MAX)) };
+      void timed(metrics, 'typing', conn.cmd.xAdd(keys.events, '*', fields, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } })).catch(() => {});
+    },
+    roster: (room, members) => rosters.set(room, members),
+    members(room) {
+      if (!conn.cmdReady()) return Promise.reject(new Error('redis unavailable'));
+      return timed(metrics, 'presence', rosters.get(room));
+    },
+    async disconnect(sub) {
+      if (!conn.cmdReady()) throw new Error('redis unavailable');
+      await timed(metrics, 'publish', conn.cmd.xAdd(keys.events, '*', { kind: 'disconnect', sub }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } }));
+    },
+    async history(room, since): Promise<History> {
+      if (since === undefined) {
+        // From now on: the room is read from its current end (or from when Redis is back).
+        if (conn.cmdReady()) await reader.follow(room).catch(() => {});
+        else reader.touch(room);
+        // Unknown while Redis is away: '0-0' then replays what is kept, which errs on the side of repeats the client drops by id.
+        return { messages: [], truncated: false, last: reader.cursorOf(room) ?? '0-0' };
+      }
+      if (!conn.cmdReady()) throw new Error('redis unavailable');
+      return timed(metrics, 'history', replay(room, since));
+    },
+    unavailableReason: () => (closing ? 'broker closing' : conn.unavailableReason()),
+    async close() {
+      if (closing) return;
+      closing = true;
+      clearInterval(sweepTimer);
+      presence.stop();
+      // Whatever senders are still waiting for gets its chance to be stored.
+      await publisher.drain(Date.now() + CLOSE_FLUSH_MS);
+      if (conn.cmdReady()) {
+        await presence.leave().catch((err: unknown) => logger.warn({ err: errorText(err) }, 'could not remove presence on close; it expires by itself'));
+      }
+      reader.stop();
+      await conn.close();
+    },
+  };
+}

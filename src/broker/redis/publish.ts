@@ -1,0 +1,143 @@
+// Publishing: an outbox written to Redis in order, a pipelined batch at a time. A message whose
+// write failed for sure is retried until PUBLISH timeout; one whose write may have reached Redis
+// (the connection dropped before the reply) is retried idempotently and never given up on.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../log/logger.ts';
+import type { BrokerMetrics } from '../../metrics/metrics.ts';
+import type { ChatDraft, ChatMessage } from '../broker.ts';
+import { errorText, surelyNotStored, type RedisConnection } from './connection.ts';
+import type { RedisKeys } from './keys.ts';
+import { parseStreamId } from './replies.ts';
+import { evalScript, PUBLISH_ONCE } from './scripts.ts';
+
+const PUBLISH_BATCH = 256;
+
+export interface PublisherOptions {
+  conn: RedisConnection;
+  keys: RedisKeys;
+  instanceId: string;
+  /** Entries a room stream keeps (MAXLEN ~). */
+  retention: number;
+  /** A message Redis cannot take within this long is refused. */
+  timeoutMs: number;
+  logger: Logger;
+  metrics: BrokerMetrics;
+  /**
+   * Makes the reader follow these rooms before their first message is written: else it would
+   * start after it, and the sender's own copy (the acknowledgement) would never come.
+   */
+  follow(rooms: string[]): Promise<void>;
+}
+
+export interface Publisher {
+  publish(draft: ChatDraft): Promise<ChatMessage>;
+  /** Writes what waits (after a reconnect). */
+  pump(): void;
+  /** Refuses what waited longer than the timeout. */
+  expire(): void;
+  /** Gives waiting messages until `deadline` (ms since epoch) to be written, then refuses the rest. */
+  drain(deadline: number): Promise<void>;
+}
+
+interface Outgoing {
+  draft: ChatDraft;
+  /** Publish id: lets a retry find the entry if the first attempt did store it. */
+  pid: string;
+  queuedAt: number;
+  /** The last attempt may have reached Redis: it is retried idempotently and never given up on. */
+  uncertain: boolean;
+  resolve(message: ChatMessage): void;
+  reject(err: Error): void;
+}
+
+export function createPublisher(options: PublisherOptions): Publisher {
+  const { conn, keys, logger, metrics, retention, timeoutMs } = options;
+  let outbox: Outgoing[] = [];
+  let pumping = false;
+  let published = 0;
+  let draining = false;
+
+  function expire(): void {
+    const now = performance.now();
+    const expired = outbox.filter((o) => !o.uncertain && now - o.queuedAt > timeoutMs);
+    if (expired.length === 0) return;
+    outbox = outbox.filter((o) => !expired.includes(o));
+    for (const o of expired) o.reject(new Error(`redis unavailable for ${timeoutMs} ms: message not stored`));
+  }
+
+  async function store(o: Outgoing): Promise<string> {
+    const { room, from, text, ts, sender } = o.draft;
+    const reply = o.uncertain
+      ? await evalScript(conn.cmd, PUBLISH_ONCE, [keys.room(room)], [String(retention), o.pid, from, text, String(ts), sender ?? ''])
+      : await conn.cmd.xAdd(keys.room(room), '*', { from, text, ts: String(ts), pid: o.pid, ...(sender ? { sender } : {}) }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: retention } });
+    const id = parseStreamId(reply);
+    if (id === undefined) throw new Error('unexpected reply to XADD');
+    return id;
+  }
+
+  async function writeBatch(batch: Outgoing[]): Promise<void> {
+    const results = await options.follow([...new Set(batch.map((o) => o.draft.room))]).then(
+      () => Promise.allSettled(batch.map(store)),
+      (err: unknown) => batch.map(() => ({ status: 'rejected', reason: err }) as const),
+    );
+    const done = new Set<Outgoing>();
+    let failure: unknown;
+    results.forEach((result, i) => {
+      const o = batch[i];
+      if (!o) return;
+      if (result.status === 'fulfilled') {
+        done.add(o);
+        metrics.brokerLatency('publish', performance.now() - o.queuedAt);
+        o.resolve({ id: result.value, ...o.draft });
+      } else {
+        failure = result.reason;
+        metrics.brokerError('publish');
+        if (!surelyNotStored(result.reason)) o.uncertain = true;
+      }
+    });
+    outbox = outbox.filter((o) => !done.has(o));
+    if (failure !== undefined) {
+      logger.warn({ err: errorText(failure), waiting: outbox.length }, 'redis write failed; retrying');
+      expire();
+      await sleep(100);
+    }
+  }
+
+  async function pump(): Promise<void> {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (outbox.length > 0) {
+        if (!conn.isReady()) {
+          if (draining) return;
+          expire();
+          await conn.untilReady(250);
+          continue;
+        }
+        await writeBatch(outbox.slice(0, PUBLISH_BATCH));
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  return {
+    publish(draft) {
+      if (draining) return Promise.reject(new Error('broker closed'));
+      return new Promise<ChatMessage>((resolve, reject) => {
+        outbox.push({ draft, pid: `${options.instanceId}-${(published++).toString(36)}`, queuedAt: performance.now(), uncertain: false, resolve, reject });
+        void pump();
+      });
+    },
+    pump: () => void pump(),
+    expire,
+    async drain(deadline) {
+      draining = true;
+      while (outbox.length > 0 && Date.now() < deadline && conn.isReady()) {
+        void pump();
+        await sleep(20);
+      }
+      for (const o of outbox.splice(0)) o.reject(new Error('broker closed'));
+    },
+  };
+}

@@ -1,0 +1,35 @@
+// Close codes and reasons: the words a server and its clients use to end a socket. The browser
+// client reads the same table (served as /protocol.js), so the two cannot drift apart.
+
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  unsupportedData: 1003,
+  invalidPayload: 1007,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+  tryAgainLater: 1013,
+  pongTimeout: 4000,
+  tokenExpired: 4001,
+  disconnected: 4003,
+} as const;
+
+export const CloseReason = {
+  done: 'Done',
+  shuttingDown: 'Server shutting down',
+  unexpectedMessage: 'Unexpected message',
+  expectedPong: "Expected 'pong'",
+  rateLimited: 'Rate limit exceeded',
+  slowConsumer: 'Slow consumer',
+  pongTimeout: 'Pong timeout',
+  tokenExpired: 'Token expired',
+  disconnected: 'Disconnected by server',
+} as const;
+
+/**
+ * Close codes after which a client should not reconnect on its own. After 4001 it reconnects only
+ * with a fresh token.
+ */
+export const NO_RETRY_CODES: readonly number[] = [CloseCode.normal, CloseCode.unsupportedData, CloseCode.policyViolation, CloseCode.tokenExpired, CloseCode.disconnected];

@@ -1,0 +1,19 @@
+// Limits of the protocol itself (configuration sets the rest: message size, rate, buffers).
+
+export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Display names, in code points. */
+export const NAME_MAX = 32;
+/** Chat text, in code points. */
+export const TEXT_MAX = 2000;
+/** A socket's token bucket holds this many seconds' worth of its rate: short bursts pass. */
+export const RATE_BURST_SECONDS = 2;
+/** Typing: a typist counts as typing this long after its last `typing` message. */
+export const TYPING_TTL_MS = 3000;
+/** Typing: a room's members hear about its typists at most once per this interval. */
+export const TYPING_FLUSH_MS = 500;
+/** Typing: names listed in one frame; the rest are counted in `others`. */
+export const TYPING_NAMES_MAX = 5;
+/** Typing: names one instance reports for a room per flush (more typists than this in one room are not counted). */
+export const TYPING_REPORT_MAX = 1000;
+/** Server API: members listed per room per instance (the count is always exact). */
+export const ROSTER_MAX = 1000;

@@ -1,0 +1,167 @@
+// The WebSocket side of the service, assembled: accepts upgrades (after the gateway's checks),
+// starts the heartbeat, and drains on shutdown. Each part is built once, here, with what it needs.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocketServer, type ServerOptions } from 'ws';
+import { AuthError } from '../auth/errors.ts';
+import { tokenOf } from '../auth/request.ts';
+import type { VerifyToken } from '../auth/verify.ts';
+import type { Broker } from '../broker/broker.ts';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { CloseCode, CloseReason } from '../protocol/close.ts';
+import { createConnectionHandlers } from './connection.ts';
+import { clientAddress, judgeUpgrade, refuseUpgrade } from './gateway.ts';
+import { createHeartbeat } from './heartbeat.ts';
+import { createJoins } from './join.ts';
+import { createRooms } from './rooms.ts';
+import { createSender } from './sender.ts';
+import { ClientSocket } from './session.ts';
+import { createSlowConsumerPolicy } from './slow-consumer.ts';
+import { createTyping } from './typing.ts';
+import { createUsers } from './users.ts';
+import { redactQuery } from '../protocol/path.ts';
+import type { RejectReason } from '../protocol/refusals.ts';
+import type { Identity } from '../auth/identity.ts';
+
+/** How long a peer gets to answer a close we sent before `ws` destroys its TCP socket. */
+export const CLOSE_HANDSHAKE_TIMEOUT_MS = 1000;
+
+export type RealtimeConfig = Pick<
+  Config,
+  | 'pingIntervalMs'
+  | 'pongTimeoutMs'
+  | 'pingCount'
+  | 'maxMessageBytes'
+  | 'maxConnections'
+  | 'rateLimitPerSec'
+  | 'maxBufferedBytes'
+  | 'allowedOrigins'
+  | 'trustProxy'
+>;
+
+export interface RealtimeDeps {
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  broker: Broker;
+  /** Identity mode: every upgrade carries a token this accepts (401 otherwise). Absent: anonymous mode. */
+  verifyToken?: VerifyToken;
+}
+
+export interface Realtime {
+  /** For the HTTP server's 'upgrade' event. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  openConnections(): number;
+  start(): void;
+  /** Refuses new sockets, closes open ones with 1001 and waits for them up to `timeoutMs`, then destroys the rest. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+function ignore(): void {}
+
+export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Realtime {
+  const { logger, metrics, clock, broker } = deps;
+  // `closeTimeout` (ws >= 8.19) is missing from @types/ws, hence the widened type.
+  const serverOptions: ServerOptions<typeof ClientSocket> & { closeTimeout: number } = {
+    noServer: true,
+    WebSocket: ClientSocket,
+    maxPayload: config.maxMessageBytes,
+    // Compression costs memory per socket and CPU per frame, and invites compression-oracle attacks.
+    perMessageDeflate: false,
+    closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
+  };
+  const wss = new WebSocketServer(serverOptions);
+  const clients = wss.clients as Set<ClientSocket>;
+  const sender = createSender(metrics, createSlowConsumerPolicy(config.maxBufferedBytes, logger));
+  // Presence goes through the broker, which counts the room over every instance; with identities
+  // it also keeps who is there, for the server API.
+  const identityMode = deps.verifyToken !== undefined;
+  const rooms = createRooms(sender, (room, members) => {
+    broker.presence(room, members.size);
+    if (identityMode) broker.roster(room, [...members].map(({ session }) => ({ sub: session.identity?.sub ?? '', name: session.name })));
+  });
+  const users = createUsers();
+  const joins = createJoins(broker, rooms, sender, logger);
+  const typing = createTyping({ broker, rooms, clock });
+  const heartbeat = createHeartbeat({
+    intervalMs: config.pingIntervalMs,
+    timeoutMs: config.pongTimeoutMs,
+    pingCount: config.pingCount,
+    clock,
+    sender,
+    metrics,
+    sockets: () => clients,
+  });
+  broker.subscribe({
+    message(message) {
+      rooms.deliver(message);
+      joins.heard(message);
+    },
+    presence: rooms.announce,
+    typing: typing.heard,
+    disconnect(sub) {
+      const sockets = users.socketsOf(sub);
+      for (const socket of sockets) sender.close(socket, CloseCode.disconnected, CloseReason.disconnected);
+      if (sockets.length > 0) logger.info({ sub, sockets: sockets.length }, 'user disconnected by the server API');
+    },
+  });
+  const open = createConnectionHandlers({ ...deps, rateLimitPerSec: config.rateLimitPerSec, trustProxy: config.trustProxy, sender, heartbeat, rooms, joins, typing, users });
+  let draining = false;
+
+  function refuse(req: IncomingMessage, socket: Duplex, status: number, reason: RejectReason, message: string, headers?: Record<string, string>): void {
+    metrics.upgradeRejected(reason);
+    logger.warn({ ip: clientAddress(req, config.trustProxy), origin: req.headers.origin, url: redactQuery(req.url), status, reason }, 'upgrade refused');
+    refuseUpgrade(socket, status, message, headers);
+  }
+
+  function accept(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | undefined): void {
+    wss.handleUpgrade(req, socket, head, (ws) => open(ws as ClientSocket, req, draining, identity));
+  }
+
+  /** Identity mode: the token decides, after the cheap checks; the socket may be gone by the time it has. */
+  function authenticate(verify: VerifyToken, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    verify(tokenOf(req)).then(
+      (identity) => {
+        if (socket.destroyed) return;
+        if (draining) return refuse(req, socket, 503, 'shutting_down', 'Server shutting down');
+        accept(req, socket, head, identity);
+      },
+      (err: unknown) => {
+        const auth = err instanceof AuthError ? err : new AuthError('jwks_unavailable', String(err));
+        logger.debug({ detail: auth.message }, 'token refused');
+        const challenge = auth.status === 401 ? { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${auth.reason}"` } : undefined;
+        refuse(req, socket, auth.status, auth.reason, auth.status === 401 ? 'Unauthorized' : 'Identity provider unavailable, try again', challenge);
+      },
+    );
+  }
+
+  return {
+    handleUpgrade(req, socket, head) {
+      // A client that resets mid-handshake must cost this one socket, never the process.
+      socket.on('error', ignore);
+      const verdict = judgeUpgrade(req, config, clients.size, draining);
+      if (!verdict.ok) return refuse(req, socket, verdict.status, verdict.reason, verdict.message);
+      if (deps.verifyToken) return authenticate(deps.verifyToken, req, socket, head);
+      accept(req, socket, head, undefined);
+    },
+    openConnections: () => clients.size,
+    start: () => heartbeat.start(),
+    async drain(timeoutMs) {
+      draining = true;
+      heartbeat.stop();
+      typing.stop();
+      for (const socket of clients) sender.close(socket, CloseCode.goingAway, CloseReason.shuttingDown);
+      const deadline = Date.now() + timeoutMs;
+      while (clients.size > 0 && Date.now() < deadline) await sleep(Math.min(50, timeoutMs));
+      if (clients.size > 0) {
+        logger.warn({ remaining: clients.size }, 'shutdown timeout: destroying remaining sockets');
+        for (const socket of clients) socket.terminate();
+      }
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// The canary for src/realtime/ws-internals.ts: each private field of `ws` the server reads is
+// checked against the installed `ws`, so an upgrade that changes them fails here, by name.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { Socket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { directSocket, tcpSocketOf, wsErrorCloseCode } from '../../src/realtime/ws-internals.ts';
+
+async function pair(): Promise<{ server: WebSocket; client: WebSocket; port: number; wss: WebSocketServer; done(): Promise<void> }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 1024 });
+  await once(wss, 'listening');
+  const port = (wss.address() as { port: number }).port;
+  const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+  const client = new WebSocket(`ws://127.0.0.1:${port}`);
+  client.on('error', () => {});
+  const [server] = await accepted;
+  await once(client, 'open');
+  return {
+    server,
+    client,
+    port,
+    wss,
+    async done() {
+      for (const ws of wss.clients) ws.terminate();
+      client.terminate();
+      await new Promise((r) => wss.close(r));
+    },
+  };
+}
+
+test('directSocket: an idle server socket exposes its TCP socket for direct writes, and those bytes arrive as frames', async () => {
+  const p = await pair();
+  try {
+    const direct = directSocket(p.server);
+    assert.ok(direct, 'ws internals changed (_sender._bufferedBytes, _socket): update directSocket() in src/realtime/ws-internals.ts');
+    assert.equal(direct, tcpSocketOf(p.server));
+    const got = once(p.client, 'message') as Promise<[Buffer, boolean]>;
+    direct.write(Buffer.from([0x81, 0x02, 0x68, 0x69])); // FIN + text, "hi"
+    const [data, binary] = await got;
+    assert.equal(data.toString(), 'hi');
+    assert.equal(binary, false);
+  } finally {
+    await p.done();
+  }
+});
+
+test('wsErrorCloseCode: the code ws sends for its own protocol errors is read from the error', async () => {
+  const cases: { bytes: number[]; code: number; what: string }[] = [
+    { bytes: [0x8f, 0x80, 1, 2, 3, 4], code: 1002, what: 'reserved opcode' },
+    { bytes: [0x81, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4], code: 1009, what: 'absurd length' },
+    { bytes: [0x81, 0x81, 0, 0, 0, 0, 0xff], code: 1007, what: 'invalid UTF-8' },
+    { bytes: [0x81, 0xfe, 0x08, 0x00, 1, 2, 3, 4], code: 1009, what: 'over maxPayload' },
+  ];
+  for (const c of cases) {
+    const p = await pair();
+    try {
+      const error = once(p.server, 'error') as Promise<[Error]>;
+      const closed = once(p.client, 'close') as Promise<[number]>;
+      tcpSocketOf(p.client)!.write(Buffer.from(c.bytes));
+      const [err] = await error;
+      const [wire] = await closed;
+      assert.equal(wire, c.code, `${c.what}: ws closed with ${wire}`);
+      assert.equal(wsErrorCloseCode(err), c.code, `${c.what}: ws internals changed (the status-code symbol): update wsErrorCloseCode()`);
+    } finally {
+      await p.done();
+    }
+  }
+  assert.equal(wsErrorCloseCode(new Error('plain')), undefined);
+});
+
+test('tcpSocketOf: the TCP socket under a ws client (tests pause it to play a peer that stops reading)', async () => {
+  const p = await pair();
+  try {
+    const tcp = tcpSocketOf(p.client);
+    assert.ok(tcp instanceof Socket, 'ws internals changed (_socket): update tcpSocketOf()');
+    assert.equal(tcp.remotePort, p.port);
+  } finally {
+    await p.done();
+  }
+});
