@@ -45,7 +45,7 @@ export interface App {
  */
 function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
   const { redisUrl, historySize, historyMaxBytes, historyTtlMs } = config;
-  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}), historySize, historyTtlMs }, 'broker');
+  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl), cluster: config.redisCluster, auth: config.redisAuth } : {}), historySize, historyTtlMs }, 'broker');
   if (!redisUrl) return createMemoryBroker({ historySize, maxBytes: historyMaxBytes, ttlMs: historyTtlMs });
   return createRedisBroker({
     url: redisUrl,
@@ -53,6 +53,9 @@ function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker 
     historySize,
     presenceTtlMs: config.presenceTtlMs,
     historyTtlMs,
+    cluster: config.redisCluster,
+    auth: config.redisAuth,
+    azureClientId: config.azureClientId,
     logger: logger.child({ component: 'broker' }),
     metrics,
   });

@@ -7,7 +7,7 @@
 # TLS only (client_protocol Encrypted, port 10000). Authentication (redis_auth):
 #   - "entra" (default): Microsoft Entra ID with the app's user-assigned identity. The access
 #     policy assignment below grants it the built-in "default" data policy; access keys stay
-#     off, so there is no Redis secret anywhere. The app reads REDIS_AUTH=entra and
+#     off, so there is no Redis secret anywhere. The app reads REDIS_AUTH=entra-id and
 #     AZURE_CLIENT_ID, gets tokens for that identity (@azure/identity, refreshed before they
 #     expire) and sends them as the password, with the identity's object id as the user.
 #   - "key": access keys on; the whole rediss:// URL with the key is a Key Vault secret and
@@ -18,7 +18,8 @@
 # hash tag. "NoCluster" (the default) keeps one shard, so every command works as on a single
 # Redis with nothing asked of the client; Microsoft offers it up to 25 GB (the validation
 # below allows the SKUs up to size 20, 24 GB). Above that, "EnterpriseCluster" (one endpoint,
-# a proxy in front of the shards) needs every key the broker uses together under one hash tag.
+# a proxy in front of the shards) works because every key the broker uses shares the hash tag
+# {socketship}; "OSSCluster" also needs the app's cluster client (REDIS_CLUSTER=true, set below).
 
 variable "redis_enabled" {
   description = "Create an Azure Managed Redis and point the app at it (REDIS_URL) even with one instance. It is created anyway when instance_count > 1 or autoscale is on."
@@ -80,9 +81,11 @@ locals {
   # empty REDIS_URL, which the app reads as "rooms in this process".
   redis_settings = !local.redis_enabled ? tomap({ REDIS_URL = "" }) : merge(
     {
-      REDIS_URL            = var.redis_auth == "key" ? "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.redis_url[0].versionless_id})" : "rediss://${local.redis_endpoint}"
-      REDIS_AUTH           = var.redis_auth
-      REDIS_CLUSTER_POLICY = var.redis_clustering_policy
+      REDIS_URL  = var.redis_auth == "key" ? "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.redis_url[0].versionless_id})" : "rediss://${local.redis_endpoint}"
+      REDIS_AUTH = var.redis_auth == "entra" ? "entra-id" : "password"
+      # The app needs a cluster-aware client only with the OSS policy; NoCluster and
+      # EnterpriseCluster present one endpoint (every key shares the {socketship} hash tag).
+      REDIS_CLUSTER = var.redis_clustering_policy == "OSSCluster" ? "true" : "false"
     },
     # @azure/identity's ManagedIdentityCredential (and DefaultAzureCredential) pick the
     # user-assigned identity by this client id.

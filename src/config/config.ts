@@ -45,7 +45,16 @@ export interface Config {
   refusalLogPerSec: number;
   /** Who may connect and the server API (src/config/identity.ts). */
   identity: IdentityConfig;
+  // -- Redis Cluster and Entra ID (docs/scaling.md) --
+  /** REDIS_URL names a node of a Redis Cluster (OSS cluster API): discover the nodes, follow MOVED/ASK. */
+  redisCluster: boolean;
+  /** 'password': the URL's, if any. 'entra-id': a token of the managed identity (Azure Managed Redis). */
+  redisAuth: RedisAuth;
+  /** With entra-id: client id of a user-assigned managed identity; undefined = system-assigned. */
+  azureClientId: string | undefined;
 }
+
+export type RedisAuth = 'password' | 'entra-id';
 
 export type OriginPolicy =
   | { kind: 'same-origin' }
@@ -78,6 +87,10 @@ export const DEFAULTS = {
   REDIS_URL: '',
   HISTORY_SIZE: '100',
   PRESENCE_TTL_MS: '15000',
+  // -- Redis Cluster and Entra ID --
+  REDIS_CLUSTER: 'false',
+  REDIS_AUTH: 'password',
+  AZURE_CLIENT_ID: '',
   // Hardening
   ALLOWED_HOSTS: '',
   HISTORY_MAX_BYTES: '16777216',
@@ -144,6 +157,23 @@ function redisUrl(env: Env): string | undefined {
   if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '') {
     throw new ConfigError('REDIS_URL', redactUrl(value), 'empty (one instance, in-process broker) or a URL like redis://host:6379 or rediss://:password@host:6380');
   }
+  return value;
+}
+
+// -- Redis Cluster and Entra ID --
+function redisAuth(env: Env, url: string | undefined): RedisAuth {
+  const value = raw(env, 'REDIS_AUTH');
+  if (value !== 'password' && value !== 'entra-id') throw new ConfigError('REDIS_AUTH', value, "'password' (the one in REDIS_URL, if any) or 'entra-id' (the managed identity's token)");
+  if (value === 'entra-id' && (url === undefined || new URL(url).password !== '')) {
+    throw new ConfigError('REDIS_AUTH', value, "'password' here, or a REDIS_URL without a password (the token is the password), like rediss://name.region.redis.azure.net:10000");
+  }
+  return value;
+}
+
+function azureClientId(env: Env): string | undefined {
+  const value = raw(env, 'AZURE_CLIENT_ID');
+  if (value === '') return undefined;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new ConfigError('AZURE_CLIENT_ID', value, 'empty (system-assigned identity) or the client id (a GUID) of a user-assigned managed identity');
   return value;
 }
 
@@ -214,6 +244,10 @@ export function parseConfig(env: Env): Config {
     historySize: integer(env, 'HISTORY_SIZE', 1, 100_000),
     presenceTtlMs: integer(env, 'PRESENCE_TTL_MS', 1000, 3_600_000),
     identity: parseIdentityConfig(env),
+    // -- Redis Cluster and Entra ID --
+    redisCluster: boolean(env, 'REDIS_CLUSTER'),
+    redisAuth: redisAuth(env, redisUrl(env)),
+    azureClientId: azureClientId(env),
     ...hardening(env),
   };
 }

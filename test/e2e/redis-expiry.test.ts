@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createClient } from 'redis';
 import type { RedisClient } from '../../src/broker/redis/connection.ts';
+import { redisKeys } from '../../src/broker/redis/keys.ts';
 import { evalScript, PUBLISH_ONCE } from '../../src/broker/redis/scripts.ts';
 import { within } from '../helpers/bounded.ts';
 import { until } from '../helpers/chat.ts';
@@ -49,7 +50,7 @@ test('a room stream expires HISTORY_TTL_MS after its last message; a rejoin then
     await c.nextOf('welcome', 5000, (m) => m.room === 'fleeting');
     c.send({ type: 'say', text: 'soon gone' });
     const said = await c.nextOf('message', 5000);
-    const key = 'socketship:room:fleeting';
+    const key = redisKeys().room('fleeting');
     const ttl = await redis.pTTL(key);
     assert.ok(ttl > 0 && ttl <= TTL_MS, `PTTL ${ttl}`);
     await until('the idle stream to expire', async () => (await redis.exists(key)) === 0, TTL_MS + 5000);

@@ -34,12 +34,12 @@ describe('docs/azure.md', () => {
   it('documents every app setting the Terraform gives the app', () => {
     const base = tf.locals.base_settings;
     assert.ok(base && typeof base === 'object' && !Array.isArray(base));
-    const names = [...Object.keys(base), 'REDIS_URL', 'REDIS_AUTH', 'REDIS_CLUSTER_POLICY', 'AZURE_CLIENT_ID', 'AUTH_JWT_SECRET', 'API_KEY'];
+    const names = [...Object.keys(base), 'REDIS_URL', 'REDIS_AUTH', 'REDIS_CLUSTER', 'AZURE_CLIENT_ID', 'AUTH_JWT_SECRET', 'API_KEY'];
     for (const name of names) {
       if (name === 'WEBSITES_ENABLE_APP_SERVICE_STORAGE') continue;
       assert.ok(doc.includes(`\`${name}\``) || (name.startsWith('WEBSITE_SWAP_WARMUP_PING_') && doc.includes('`WEBSITE_SWAP_WARMUP_PING_PATH`')), `app setting ${name} is not in docs/azure.md`);
     }
-    for (const name of ['REDIS_AUTH', 'REDIS_CLUSTER_POLICY', 'AZURE_CLIENT_ID']) assert.match(String(tf.locals.redis_settings), new RegExp(name));
+    for (const name of ['REDIS_AUTH', 'REDIS_CLUSTER', 'AZURE_CLIENT_ID']) assert.match(String(tf.locals.redis_settings), new RegExp(name));
   });
 
   it('queries the log tables the diagnostic setting fills', () => {

@@ -44,7 +44,7 @@ describe('Azure Managed Redis (infra/azure/redis.tf)', () => {
       assert.equal(accepts(tf, 'redis_clustering_policy', 'NoCluster', { redis_sku_name: sku }), false, sku);
       assert.equal(accepts(tf, 'redis_clustering_policy', 'EnterpriseCluster', { redis_sku_name: sku }), true, sku);
     }
-    assert.match(String(tf.locals.redis_settings), /REDIS_CLUSTER_POLICY\s*=\s*var\.redis_clustering_policy/, 'the app must know when keys need a hash tag');
+    assert.match(String(tf.locals.redis_settings), /REDIS_CLUSTER\s*=\s*var\.redis_clustering_policy == "OSSCluster"/, 'the app must know when keys need a hash tag');
   });
 
   it('authenticates with Microsoft Entra ID from the app identity by default: access keys off, an access policy assignment, no secret', () => {
@@ -56,7 +56,7 @@ describe('Azure Managed Redis (infra/azure/redis.tf)', () => {
     assert.equal(grant.object_id, '${azurerm_user_assigned_identity.app.principal_id}');
     const settings = String(tf.locals.redis_settings);
     assert.match(settings, /"rediss:\/\/\$\{local\.redis_endpoint\}"/, 'entra: a rediss:// URL without credentials');
-    assert.match(settings, /REDIS_AUTH\s*=\s*var\.redis_auth/);
+    assert.match(settings, /REDIS_AUTH\s*=\s*var\.redis_auth == "entra" \? "entra-id" : "password"/);
     assert.match(settings, /AZURE_CLIENT_ID = azurerm_user_assigned_identity\.app\.client_id/);
     assert.equal(tf.locals.redis_endpoint, '${local.redis_enabled ? "${azurerm_managed_redis.main[0].hostname}:${azurerm_managed_redis.main[0].default_database[0].port}" : ""}');
   });

@@ -58,6 +58,14 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 for i = 2, #ARGV do redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000, '*', 'room', ARGV[i]) end
 return 1`);
 
+/** KEYS: own roster. ARGV: ttl ms, replace (1/0), then room, JSON list pairs ('' removes the room). */
+export const ROSTER_SET = script(`if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
+for i = 3, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`);
+
 /**
  * KEYS: instances. ARGV: count hash prefix, roster hash prefix, room. The room's member count over
  * live instances, then each live instance's roster of it (a JSON list, or false).
