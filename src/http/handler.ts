@@ -50,6 +50,8 @@ function setSecurityHeaders(res: ServerResponse): void {
 }
 
 
+const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
 export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { readiness, registry, logger, refusals } = options;
   // What /readyz answers, as a metric: alerting sees an instance that is up but refuses traffic.
@@ -87,7 +89,9 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
   return function handle(req, res) {
     setSecurityHeaders(res);
     const path = pathOf(req.url);
-    if (!hostAllowed(requestHost(req, options.trustProxy), options.allowedHosts)) {
+    // Probes and metrics answer whatever the Host: health checkers (Docker's, App Service's) and
+    // Prometheus address the instance by IP. They carry nothing a rebinding page could abuse.
+    if (!OPERATOR_PATHS.has(path) && !hostAllowed(requestHost(req, options.trustProxy), options.allowedHosts)) {
       refusals.record(req, 421, 'host');
       return send(res, 421, 'Misdirected Request: unknown host', undefined, { Connection: 'close' });
     }

@@ -46,7 +46,7 @@ const REQUEST_KINDS: Kind[] = [
   { name: 'CONNECT (proxy abuse)', attack: request('CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n'), expect: httpRefused(405, 'method') },
   { name: 'TRACE', attack: get('/', 'Host: localhost\r\n', 'TRACE'), expect: httpRefused(405, 'method') },
   { name: 'DELETE', attack: get('/healthz', 'Host: localhost\r\n', 'DELETE'), expect: httpRefused(405, 'method') },
-  { name: 'DNS rebinding: GET under a foreign Host', attack: get('/metrics', 'Host: rebind.evil.example\r\n'), expect: httpRefused(421, 'host') },
+  { name: 'DNS rebinding: GET under a foreign Host', attack: get('/', 'Host: rebind.evil.example\r\n'), expect: httpRefused(421, 'host') },
   { name: 'Host spoofed through X-Forwarded-Host without TRUST_PROXY', attack: get('/', 'Host: evil.example\r\nX-Forwarded-Host: localhost\r\n'), expect: httpRefused(421, 'host') },
   { name: 'DNS rebinding: upgrade under a foreign Host', attack: upgrade({ Host: 'rebind.evil.example', Origin: 'http://rebind.evil.example' }), expect: upgradeRefused(421, 'host') },
   { name: 'upgrade without Sec-WebSocket-Key', attack: upgrade({ 'Sec-WebSocket-Key': '' }), expect: upgradeRefused(400, 'handshake') },
@@ -103,4 +103,13 @@ test('refusal warnings are rate-limited: a flood is counted whole, logged at REF
   assert.ok(answers.every((a) => a.status === 403));
   const warned = s.logs.filter((l) => l.msg === 'upgrade refused');
   assert.ok(warned.length >= 3 && warned.length <= 6, `${warned.length} warnings for 30 refusals within about a second`);
+});
+
+test('probes and /metrics answer under any Host (health checkers and Prometheus come by IP); the page does not', async () => {
+  const s = await server();
+  for (const path of ['/healthz', '/readyz', '/metrics']) {
+    const res = await httpStatus(s, `GET ${path} HTTP/1.1\r\nHost: 10.1.2.3:8080\r\nConnection: close\r\n\r\n`);
+    assert.equal(res.status, 200, path);
+  }
+  assert.equal((await httpStatus(s, 'GET / HTTP/1.1\r\nHost: 10.1.2.3:8080\r\nConnection: close\r\n\r\n')).status, 421);
 });
