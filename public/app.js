@@ -22,7 +22,7 @@ const nameInput = /** @type {HTMLInputElement} */ ($('name'));
 const textInput = /** @type {HTMLTextAreaElement} */ ($('text'));
 const typingEl = $('typing');
 
-const session = { room: 'lobby', name: '', joined: false, pings: 0, lastPingAt: 0, typingSentAt: 0 };
+const session = { room: 'lobby', name: '', joined: false, pings: 0, lastPingAt: 0, typingSentAt: Number.NEGATIVE_INFINITY };
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let typingClear;
 /** Messages this page sent and has not yet seen come back: the server's copy is the acknowledgement. */
@@ -190,7 +190,7 @@ $('say').addEventListener('submit', (event) => {
   if (!text.trim()) return;
   if (connection.send({ type: 'say', text })) {
     pending.push({ text, sentAt: performance.now() });
-    session.typingSentAt = 0;
+    session.typingSentAt = Number.NEGATIVE_INFINITY;
     textInput.value = '';
   } else {
     append(messages, 'Not connected: press Start first.', 'event');

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChatPeer, until } from '../helpers/chat.ts';
 import { TestClient } from '../helpers/client.ts';
+import { replayJoin } from '../helpers/redis.ts';
 import { freePort, runService, type Service } from '../helpers/process.ts';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
@@ -207,15 +208,7 @@ describe('two instances on a Redis Cluster of three primaries with a replica eac
     for (let i = 0; i < 25; i++) writer.say(`r${i}`);
     await until('25 acks', () => writer.received.length === 25, 5000);
     const ids = writer.received.map((m) => m.id);
-    const join = async (since: string): Promise<{ history: Record<string, unknown>; texts: string[] }> => {
-      const c = await TestClient.connect(b.ws);
-      c.send({ type: 'join', room, name: 'reader', since });
-      const history = await c.nextOf('history');
-      const texts: string[] = [];
-      for (let i = 0; i < Number(history.count); i++) texts.push(String((await c.nextOf('message')).text));
-      c.close();
-      return { history, texts };
-    };
+    const join = (since: string) => replayJoin(b.ws, room, since);
     const recent = await join(ids[10]!);
     assert.equal(recent.history.truncated, false);
     assert.deepEqual(recent.texts, writer.texts().slice(11));

@@ -6,12 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChatPeer, until } from '../helpers/chat.ts';
 import { TestClient } from '../helpers/client.ts';
+import { answersPing, replayJoin } from '../helpers/redis.ts';
 import { freePort, runService, type Service } from '../helpers/process.ts';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
@@ -25,24 +25,6 @@ interface Redis {
   kill(): Promise<void>;
 }
 
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let reply = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d) => {
-      reply += d.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
-}
-
 /** A redis-server of the test's own on 127.0.0.1, with an append-only file fsynced at every write. */
 function redisServer(port: number, dir: string): Redis {
   let child: ChildProcess | undefined;
@@ -51,7 +33,7 @@ function redisServer(port: number, dir: string): Redis {
     url: `redis://127.0.0.1:${port}`,
     async start() {
       child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--protected-mode', 'yes'], { stdio: 'ignore' });
-      await until('redis-server to answer PING', () => ping(port), 10_000);
+      await until('redis-server to answer PING', () => answersPing(port), 10_000);
     },
     async kill() {
       const c = child;
@@ -160,15 +142,7 @@ describe('two instances sharing one Redis', () => {
     await until('25 acks', () => writer.received.length === 25, 5000);
     const ids = writer.received.map((m) => m.id);
 
-    const join = async (since: string): Promise<{ history: Record<string, unknown>; texts: string[] }> => {
-      const c = await TestClient.connect(b.ws);
-      c.send({ type: 'join', room, name: 'reader', since });
-      const history = await c.nextOf('history');
-      const texts: string[] = [];
-      for (let i = 0; i < Number(history.count); i++) texts.push(String((await c.nextOf('message')).text));
-      c.close();
-      return { history, texts };
-    };
+    const join = (since: string) => replayJoin(b.ws, room, since);
     const recent = await join(ids[10]!);
     assert.equal(recent.history.truncated, false);
     assert.deepEqual(recent.texts, writer.texts().slice(11));

@@ -6,27 +6,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { freePort, startService } from '../infra/lib/service.ts';
 import type { RunningService } from '../infra/lib/service.ts';
 import { TestClient } from '../helpers/client.ts';
 import { startIngestion, telemetryEnv, type Ingestion } from '../integration/telemetry-ingestion.ts';
+import { answersPing } from '../helpers/redis.ts';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d: Buffer) => done(d.toString().startsWith('+PONG')));
-  });
-}
 
 describe('Redis dependencies in Application Insights (real redis-server)', () => {
   let redis: ChildProcess | undefined;
