@@ -17,8 +17,11 @@ COPY package.json package-lock.json ./
 # The cache mount keeps npm's download cache between builds without putting it in a layer.
 # --ignore-scripts: no runtime dependency needs an install script, and none should get to run
 # one at build time.
+# Then type declarations and source maps go: Node never loads them at run time, and the
+# telemetry packages alone carry about 100 MB of them.
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
-    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
 
 FROM ${NODE_IMAGE}
 ARG APP_VERSION=0.1.0

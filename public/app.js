@@ -1,6 +1,6 @@
 // @ts-check
 import { Connection, socketUrl } from './connection.js';
-import { TYPING_TTL_MS } from './protocol.js';
+import { AUTH_REQUIRED, TYPING_TTL_MS } from './protocol.js';
 
 const MAX_LOG_ITEMS = 50;
 /** Tell the room this page's user is typing at most this often (the server keeps it for TYPING_TTL_MS). */
@@ -19,10 +19,10 @@ const exchange = $('exchange');
 const messages = $('messages');
 const roomInput = /** @type {HTMLInputElement} */ ($('room'));
 const nameInput = /** @type {HTMLInputElement} */ ($('name'));
-const textInput = /** @type {HTMLInputElement} */ ($('text'));
+const textInput = /** @type {HTMLTextAreaElement} */ ($('text'));
 const typingEl = $('typing');
 
-const session = { room: 'lobby', name: '', joined: false, pings: 0, lastPingAt: 0, typingSentAt: 0 };
+const session = { room: 'lobby', name: '', joined: false, pings: 0, lastPingAt: 0, typingSentAt: Number.NEGATIVE_INFINITY };
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let typingClear;
 /** Messages this page sent and has not yet seen come back: the server's copy is the acknowledgement. */
@@ -46,11 +46,27 @@ function clock() {
 const url = socketUrl(window.location);
 $('endpoint').textContent = url;
 
-const connection = new Connection(url, {
+// Auth mode: the token comes from the field or from a link's #access_token=..., which is taken
+// out of the address bar at once so it is not bookmarked or shared.
+const authForm = /** @type {HTMLFormElement} */ ($('auth'));
+const tokenInput = /** @type {HTMLInputElement} */ ($('token'));
+let token = new URLSearchParams(window.location.hash.slice(1)).get('access_token') ?? '';
+if (token) window.history.replaceState(null, '', window.location.pathname + window.location.search);
+authForm.hidden = !AUTH_REQUIRED;
+
+/** @param {string} text */
+function askForToken(text) {
+  authForm.hidden = false;
+  tokenInput.placeholder = text;
+  tokenInput.focus();
+}
+
+const connection = new Connection(() => (token ? `${url}?access_token=${encodeURIComponent(token)}` : url), {
   onState(state, detail) {
     stateEl.textContent = detail ? `${state} (${detail})` : state;
     stateEl.className = `state state-${state}`;
-    toggle.textContent = state === 'stopped' || state === 'closed' ? 'Start' : 'Stop';
+    toggle.textContent = state === 'stopped' || state === 'closed' || state === 'expired' ? 'Start' : 'Stop';
+    if (state === 'expired') askForToken('token expired: paste a new one');
     if (state !== 'open') append(exchange, `${clock()}  ${state}${detail ? `: ${detail}` : ''}`, 'event');
   },
   onOpen() {
@@ -68,12 +84,18 @@ const connection = new Connection(url, {
   onMessage(message) {
     switch (message.type) {
       case 'welcome':
-        session.room = String(message.room);
+        session.room = message.room === null ? '' : String(message.room);
         session.name = String(message.name);
+        if (typeof message.user === 'string') {
+          // Signed in: the token decides the name.
+          $('whoami').hidden = false;
+          $('whoami').textContent = `Signed in as ${session.name} (${message.user})`;
+          nameInput.disabled = true;
+        }
         $('room-label').textContent = session.room;
         roomInput.value = session.room;
         if (!nameInput.value || !session.joined) nameInput.value = session.name;
-        append(messages, `You are ${session.name} in ${session.room}`, 'event');
+        append(messages, session.room ? `You are ${session.name} in ${session.room}` : `You are ${session.name}: join a room you may enter`, 'event');
         break;
       case 'history': {
         // The answer to a rejoin: `count` missed messages follow. Truncated: some are gone for good.
@@ -85,6 +107,9 @@ const connection = new Connection(url, {
       case 'presence':
         if (message.room === session.room) $('members').textContent = String(message.members);
         break;
+      case 'error':
+        append(messages, message.reason === 'forbidden' ? `You may not join ${String(message.room)}.` : 'Join a room first.', 'event');
+        break;
       case 'typing':
         if (message.room === session.room && Array.isArray(message.names)) showTyping(message.names.map(String), Number(message.others) || 0);
         break;
@@ -95,7 +120,8 @@ const connection = new Connection(url, {
           if (sent) $('rtt').textContent = `${Math.round(performance.now() - sent.sentAt)} ms (chat ack)`;
         }
         const ts = typeof message.ts === 'number' ? new Date(message.ts).toLocaleTimeString([], { hour12: false }) : '';
-        append(messages, `${ts}  ${String(message.from)}: ${String(message.text)}`, mine ? 'mine' : 'theirs');
+        const from = message.sender === 'server' ? `[server] ${String(message.from)}` : String(message.from);
+        append(messages, `${ts}  ${from}: ${String(message.text)}`, mine ? 'mine' : message.sender === 'server' ? 'server' : 'theirs');
         break;
       }
     }
@@ -118,7 +144,19 @@ textInput.addEventListener('input', () => {
   if (connection.send({ type: 'typing' })) session.typingSentAt = now;
 });
 
+authForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const fresh = tokenInput.value.trim();
+  if (!fresh) return;
+  token = fresh;
+  tokenInput.value = '';
+  tokenInput.placeholder = 'token set';
+  // After 4001: back with the new token; the rejoin asks for what was missed (`since`).
+  if (toggle.textContent === 'Start') connection.start();
+});
+
 toggle.addEventListener('click', () => {
+  if (toggle.textContent === 'Start' && AUTH_REQUIRED && !token) return askForToken('this server needs a token');
   if (toggle.textContent === 'Start') {
     session.pings = 0;
     session.lastPingAt = 0;
@@ -139,13 +177,20 @@ $('join').addEventListener('submit', (event) => {
   }
 });
 
+// Enter sends; Shift+Enter (or Enter while an input method is composing) stays in the box as a new line.
+textInput.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  /** @type {HTMLFormElement} */ ($('say')).requestSubmit();
+});
+
 $('say').addEventListener('submit', (event) => {
   event.preventDefault();
   const text = textInput.value;
   if (!text.trim()) return;
   if (connection.send({ type: 'say', text })) {
     pending.push({ text, sentAt: performance.now() });
-    session.typingSentAt = 0;
+    session.typingSentAt = Number.NEGATIVE_INFINITY;
     textInput.value = '';
   } else {
     append(messages, 'Not connected: press Start first.', 'event');

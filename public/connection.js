@@ -1,7 +1,7 @@
 // @ts-check
 // One WebSocket with the ping/pong protocol answered and reconnection after unexpected closes.
 // The path and the close codes come from /protocol.js, which the server generates from src/protocol/.
-import { NO_RETRY_CODES, WS_PATH } from './protocol.js';
+import { CLOSE_CODES, NO_RETRY_CODES, WS_PATH } from './protocol.js';
 
 /** Close codes after which the server asks not to be retried automatically. */
 const NO_RETRY = new Set(NO_RETRY_CODES);
@@ -33,7 +33,7 @@ export function socketUrl(location) {
  */
 
 export class Connection {
-  /** @param {string} url @param {Handlers} handlers */
+  /** @param {() => string} url read at every (re)connect, so a fresh token is used @param {Handlers} handlers */
   constructor(url, handlers) {
     this.url = url;
     this.handlers = handlers;
@@ -80,7 +80,7 @@ export class Connection {
 
   open() {
     this.handlers.onState('connecting');
-    const socket = new WebSocket(this.url);
+    const socket = new WebSocket(this.url());
     this.socket = socket;
     socket.addEventListener('open', () => {
       this.attempt = 0;
@@ -102,6 +102,8 @@ export class Connection {
         return; // not JSON: nothing this page understands
       }
       if (message.type === 'message' && typeof message.id === 'string' && typeof message.room === 'string') this.lastIds.set(message.room, message.id);
+      // Joined with nothing seen yet: the room's newest id at the join is where a rejoin resumes.
+      if (message.type === 'welcome' && typeof message.last === 'string' && typeof message.room === 'string' && !this.lastIds.has(message.room)) this.lastIds.set(message.room, message.last);
       this.handlers.onMessage(message);
     });
     socket.addEventListener('close', (event) => {
@@ -109,6 +111,12 @@ export class Connection {
       this.socket = null;
       const detail = `${event.code}${event.reason ? ` ${event.reason}` : ''}`;
       if (!this.wanted) return;
+      if (event.code === CLOSE_CODES.tokenExpired) {
+        // Only a fresh token helps: the page asks for one, then start() rejoins with `since`.
+        this.wanted = false;
+        this.handlers.onState('expired', detail);
+        return;
+      }
       if (NO_RETRY.has(event.code)) {
         this.wanted = false;
         this.handlers.onState('closed', detail);

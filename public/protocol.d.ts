@@ -3,3 +3,4 @@ export const WS_PATH: string;
 export const NO_RETRY_CODES: number[];
 export const CLOSE_CODES: Record<string, number>;
 export const TYPING_TTL_MS: number;
+export const AUTH_REQUIRED: boolean;

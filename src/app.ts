@@ -1,6 +1,6 @@
 // createApp(config, deps) builds the whole service without touching process state, so
 // tests can run many on port 0 side by side; main.ts is the only place that does I/O setup.
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createTokenVerifier } from './auth/verify.ts';
@@ -11,7 +11,8 @@ import { systemClock, type Clock } from './clock.ts';
 import { redactUrl, type Config } from './config/config.ts';
 import { createApi } from './http/api/api.ts';
 import { createHttpHandler } from './http/handler.ts';
-import { clientAddress } from './realtime/gateway.ts';
+import { createHttpRefusals } from './http/refusals.ts';
+import { clientAddress } from './realtime/hosts.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { createRealtime } from './realtime/server.ts';
@@ -37,26 +38,24 @@ export interface App {
   stop(): Promise<void>;
 }
 
-// Node's own answers for malformed or too-slow requests, kept when we log them.
-const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
-  ERR_HTTP_REQUEST_TIMEOUT: 408,
-  HPE_HEADER_OVERFLOW: 431,
-};
-
 /**
  * REDIS_URL unset: one instance, rooms in this process. Set: rooms, history and presence in
  * Redis, shared by every instance. The service starts either way; until Redis answers, /readyz
  * says 503 with the reason.
  */
 function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
-  const { redisUrl, historySize } = config;
-  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}), historySize }, 'broker');
-  if (!redisUrl) return createMemoryBroker({ historySize });
+  const { redisUrl, historySize, historyMaxBytes, historyTtlMs } = config;
+  logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl), cluster: config.redisCluster, auth: config.redisAuth } : {}), historySize, historyTtlMs }, 'broker');
+  if (!redisUrl) return createMemoryBroker({ historySize, maxBytes: historyMaxBytes, ttlMs: historyTtlMs });
   return createRedisBroker({
     url: redisUrl,
     displayUrl: redactUrl(redisUrl),
     historySize,
     presenceTtlMs: config.presenceTtlMs,
+    historyTtlMs,
+    cluster: config.redisCluster,
+    auth: config.redisAuth,
+    azureClientId: config.azureClientId,
     logger: logger.child({ component: 'broker' }),
     metrics,
   });
@@ -76,6 +75,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   else logger.warn('authentication is off: anyone can connect, join any room and take any name (set AUTH_JWT_SECRET or AUTH_JWKS_URL)');
   const realtime = createRealtime(config, { logger, metrics, clock, broker, ...(auth ? { verifyToken: createTokenVerifier(auth) } : {}) });
 
+  const refusals = createHttpRefusals({ logger, registry: metrics.registry, perSecond: config.refusalLogPerSec, trustProxy: config.trustProxy });
   const headersTimeout = deps.headersTimeoutMs ?? 10_000;
   const server = createServer(
     {
@@ -89,6 +89,9 @@ export function createApp(config: Config, deps: AppDeps): App {
       publicDir: deps.publicDir ?? DEFAULT_PUBLIC_DIR,
       registry: metrics.registry,
       logger,
+      refusals,
+      allowedHosts: config.allowedHosts,
+      trustProxy: config.trustProxy,
       readiness: {
         notReadyReason: () => (stopping ? 'shutting down' : broker.unavailableReason()),
         openConnections: realtime.openConnections,
@@ -111,12 +114,8 @@ export function createApp(config: Config, deps: AppDeps): App {
     }),
   );
   server.on('upgrade', realtime.handleUpgrade);
-  server.on('clientError', (err: Error & { code?: string }, socket) => {
-    logger.debug({ code: err.code, reason: err.message }, 'http client error');
-    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
-    if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
-    else socket.destroy();
-  });
+  server.on('clientError', refusals.clientError);
+  server.on('connect', refusals.connect);
 
   return {
     server,

@@ -1,4 +1,6 @@
 // Process edge: environment in, signals handled, exit codes out. Everything else is createApp.
+// First: Application Insights, when configured, must hook modules before the others load them.
+import { telemetry } from './telemetry/preload.ts';
 import dotenv from 'dotenv';
 import { createApp } from './app.ts';
 import { ConfigError, parseConfig, type Config } from './config/config.ts';
@@ -16,8 +18,9 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, ...(telemetry ? { destination: telemetry.logDestination() } : {}) });
 const app = createApp(config, { logger });
+await telemetry?.observe(app.metrics.registry);
 
 process.on('uncaughtException', (err) => {
   logger.fatal({ err }, 'uncaught exception');
@@ -35,7 +38,8 @@ function shutdown(signal: NodeJS.Signals): void {
   signalled = true;
   logger.info({ signal }, 'signal received');
   app.stop().then(
-    () => {
+    async () => {
+      await telemetry?.shutdown();
       logger.flush();
       process.exit(0);
     },

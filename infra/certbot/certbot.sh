@@ -12,12 +12,15 @@
 #
 # Environment:
 #   DOMAIN                  the name the certificate is for (its DNS A/AAAA record points here)
-#   LETSENCRYPT_EMAIL       contact address for the ACME account
+#   LETSENCRYPT_EMAIL       optional contact address for the ACME account (Let's Encrypt sends no
+#                           expiry mail any more; the proxy's health check warns instead)
 #   LETSENCRYPT_STAGING=1   use Let's Encrypt's staging CA (untrusted certificates, high limits)
 #   ACME_SERVER             another ACME directory URL (overrides LETSENCRYPT_STAGING)
 #   RENEW_INTERVAL          time between renewal checks (12h); certbot renews within 30 days of expiry
 #   ISSUE_RETRY_INTERVAL    wait after a failed first issuance (1h; the CA limits failed validations)
 #   CERTBOT_NO_RANDOM_SLEEP=1  skip certbot's random delay (up to 8 min) before a scheduled renewal
+#   PROXY_HOST              the nginx service that answers the challenge (proxy); `run` waits up to
+#                           two minutes for its port 80 before the first attempt
 set -eu
 
 WEBROOT=/var/www/certbot
@@ -40,7 +43,6 @@ seconds() {
 }
 
 [ -n "${DOMAIN:-}" ] || die "DOMAIN is not set: put the domain name whose DNS record points at this server in .env (DOMAIN=example.com)"
-[ -n "${LETSENCRYPT_EMAIL:-}" ] || die "LETSENCRYPT_EMAIL is not set: put the address the CA may write to about this certificate in .env (LETSENCRYPT_EMAIL=you@example.com)"
 case "$DOMAIN" in
     *[!A-Za-z0-9.-]* | .* | *.) die "DOMAIN must be a plain DNS name such as example.com, not '$DOMAIN'" ;;
 esac
@@ -67,9 +69,15 @@ have_certificate() {
 }
 
 obtain() {
+    if [ -n "${LETSENCRYPT_EMAIL:-}" ]; then
+        set -- --email "$LETSENCRYPT_EMAIL" --no-eff-email
+    else
+        # Let's Encrypt sends no expiry mail any more, so an address adds little.
+        log "no LETSENCRYPT_EMAIL: registering the ACME account without a contact address"
+        set -- --register-unsafely-without-email
+    fi
     set -- certonly --non-interactive --webroot --webroot-path "$WEBROOT" \
-        --domain "$DOMAIN" --cert-name "$DOMAIN" \
-        --email "$LETSENCRYPT_EMAIL" --agree-tos --no-eff-email \
+        --domain "$DOMAIN" --cert-name "$DOMAIN" "$@" --agree-tos \
         --server "$server" --keep-until-expiring
     if have_certificate && [ "$(issued_by)" != "$server" ]; then
         # e.g. from staging to production: the staging certificate is valid for a long time
@@ -105,6 +113,22 @@ pause() {
 }
 trap 'log "stopping"; exit 0' TERM INT
 
+# The challenge is answered by nginx: a first attempt before it listens would fail and wait a
+# whole ISSUE_RETRY_INTERVAL. (Compose starts certbot once the proxy has started, not once it is
+# healthy: an expiring certificate makes the proxy unhealthy, and must not keep certbot away.)
+wait_for_proxy() {
+    host=${PROXY_HOST:-proxy}
+    i=0
+    until python3 -c 'import socket, sys; socket.create_connection((sys.argv[1], 80), 2).close()' "$host" 2>/dev/null; do
+        i=$((i + 1))
+        if [ "$i" -ge 60 ]; then
+            log "$host:80 does not answer after two minutes; trying anyway"
+            return 0
+        fi
+        pause 2
+    done
+}
+
 command=${1:-run}
 [ "$#" -eq 0 ] || shift
 case "$command" in
@@ -115,6 +139,7 @@ case "$command" in
         renew "$@"
         ;;
     run)
+        have_certificate || wait_for_proxy
         until have_certificate && [ "$(issued_by)" = "$server" ]; do
             obtain && break
             log "next attempt in ${ISSUE_RETRY_INTERVAL:-1h}"

@@ -33,6 +33,11 @@ export interface History {
   messages: ChatMessage[];
   /** Some messages after `since` are no longer kept (HISTORY_SIZE passed, or the broker lost its data). */
   truncated: boolean;
+  /**
+   * The newest id of the room when following started (or the newest replayed): a client that saw
+   * nothing after joining can still rejoin with it as `since` and miss nothing.
+   */
+  last: string;
 }
 
 /**

@@ -33,9 +33,28 @@ export interface Config {
   historySize: number;
   /** With Redis: an instance that stops refreshing its presence counts no longer counts after this long. */
   presenceTtlMs: number;
+
+  // ---- Hardening (issue 14): bounds on what any client can make the server hold or answer.
+  /** Host names the service answers to (Host, or X-Forwarded-Host behind a trusted proxy); empty = any. */
+  allowedHosts: ReadonlySet<string>;
+  /** In-process broker: bytes of history kept over all rooms; past it the least recently active rooms go first. */
+  historyMaxBytes: number;
+  /** A room's history is forgotten this long after its last message (memory), its Redis stream expires (Redis). */
+  historyTtlMs: number;
+  /** Refused requests and upgrades logged at warn per second at most; the rest are counted, and summed in the next line. */
+  refusalLogPerSec: number;
   /** Who may connect and the server API (src/config/identity.ts). */
   identity: IdentityConfig;
+  // -- Redis Cluster and Entra ID (docs/scaling.md) --
+  /** REDIS_URL names a node of a Redis Cluster (OSS cluster API): discover the nodes, follow MOVED/ASK. */
+  redisCluster: boolean;
+  /** 'password': the URL's, if any. 'entra-id': a token of the managed identity (Azure Managed Redis). */
+  redisAuth: RedisAuth;
+  /** With entra-id: client id of a user-assigned managed identity; undefined = system-assigned. */
+  azureClientId: string | undefined;
 }
+
+export type RedisAuth = 'password' | 'entra-id';
 
 export type OriginPolicy =
   | { kind: 'same-origin' }
@@ -68,6 +87,15 @@ export const DEFAULTS = {
   REDIS_URL: '',
   HISTORY_SIZE: '100',
   PRESENCE_TTL_MS: '15000',
+  // -- Redis Cluster and Entra ID --
+  REDIS_CLUSTER: 'false',
+  REDIS_AUTH: 'password',
+  AZURE_CLIENT_ID: '',
+  // Hardening
+  ALLOWED_HOSTS: '',
+  HISTORY_MAX_BYTES: '16777216',
+  HISTORY_TTL_MS: '86400000',
+  REFUSAL_LOG_PER_SEC: '10',
 } as const;
 
 type Name = keyof typeof DEFAULTS;
@@ -132,6 +160,23 @@ function redisUrl(env: Env): string | undefined {
   return value;
 }
 
+// -- Redis Cluster and Entra ID --
+function redisAuth(env: Env, url: string | undefined): RedisAuth {
+  const value = raw(env, 'REDIS_AUTH');
+  if (value !== 'password' && value !== 'entra-id') throw new ConfigError('REDIS_AUTH', value, "'password' (the one in REDIS_URL, if any) or 'entra-id' (the managed identity's token)");
+  if (value === 'entra-id' && (url === undefined || new URL(url).password !== '')) {
+    throw new ConfigError('REDIS_AUTH', value, "'password' here, or a REDIS_URL without a password (the token is the password), like rediss://name.region.redis.azure.net:10000");
+  }
+  return value;
+}
+
+function azureClientId(env: Env): string | undefined {
+  const value = raw(env, 'AZURE_CLIENT_ID');
+  if (value === '') return undefined;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new ConfigError('AZURE_CLIENT_ID', value, 'empty (system-assigned identity) or the client id (a GUID) of a user-assigned managed identity');
+  return value;
+}
+
 /** A Redis URL without its password, for logs, errors and /readyz. */
 export function redactUrl(url: string): string {
   try {
@@ -141,6 +186,30 @@ export function redactUrl(url: string): string {
   } catch {
     return url.replace(/\/\/[^@/]*@/, '//***@');
   }
+}
+
+/** ALLOWED_HOSTS: lower-case host names, each optionally with :port (then only that port matches). */
+function allowedHosts(env: Env): ReadonlySet<string> {
+  const value = raw(env, 'ALLOWED_HOSTS');
+  const hosts = new Set<string>();
+  for (const item of value.split(',')) {
+    const host = item.trim().toLowerCase();
+    if (host === '') continue;
+    if (!/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)) {
+      throw new ConfigError('ALLOWED_HOSTS', value, `empty (any host) or a comma-separated list of host names like example.com, *.example.com or localhost:8080 (bad entry: ${item.trim()})`);
+    }
+    hosts.add(host);
+  }
+  return hosts;
+}
+
+function hardening(env: Env): Pick<Config, 'allowedHosts' | 'historyMaxBytes' | 'historyTtlMs' | 'refusalLogPerSec'> {
+  return {
+    allowedHosts: allowedHosts(env),
+    historyMaxBytes: integer(env, 'HISTORY_MAX_BYTES', 65_536, 16 * 1024 * 1024 * 1024),
+    historyTtlMs: integer(env, 'HISTORY_TTL_MS', 1000, 365 * 86_400_000),
+    refusalLogPerSec: integer(env, 'REFUSAL_LOG_PER_SEC', 0, 100_000),
+  };
 }
 
 export function parseConfig(env: Env): Config {
@@ -175,5 +244,10 @@ export function parseConfig(env: Env): Config {
     historySize: integer(env, 'HISTORY_SIZE', 1, 100_000),
     presenceTtlMs: integer(env, 'PRESENCE_TTL_MS', 1000, 3_600_000),
     identity: parseIdentityConfig(env),
+    // -- Redis Cluster and Entra ID --
+    redisCluster: boolean(env, 'REDIS_CLUSTER'),
+    redisAuth: redisAuth(env, redisUrl(env)),
+    azureClientId: azureClientId(env),
+    ...hardening(env),
   };
 }

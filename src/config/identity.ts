@@ -33,6 +33,16 @@ function value(env: Env, name: string): string | undefined {
 
 const hidden = (secret: string): string => `<${Buffer.byteLength(secret)} bytes, hidden>`;
 
+/**
+ * App Service passes a Key Vault reference it could not resolve (no access, wrong name) as its
+ * literal text: taken as a secret, that text would be public knowledge. Refuse it by name.
+ */
+function resolved(name: string, secret: string | undefined): void {
+  if (secret?.startsWith('@Microsoft.KeyVault(')) {
+    throw new ConfigError(name, secret, 'the secret itself: App Service could not resolve this Key Vault reference (check the app identity has "Key Vault Secrets User" and the secret exists)');
+  }
+}
+
 function jwksUrl(raw: string): URL {
   let url: URL | undefined;
   try {
@@ -53,6 +63,8 @@ export function parseIdentityConfig(env: Env): IdentityConfig {
   const jwks = value(env, 'AUTH_JWKS_URL');
   const issuer = value(env, 'AUTH_ISSUER');
   const audience = value(env, 'AUTH_AUDIENCE');
+  resolved('AUTH_JWT_SECRET', secret);
+  resolved('API_KEY', value(env, 'API_KEY'));
   if (secret !== undefined && Buffer.byteLength(secret) < SECRET_MIN_BYTES) {
     throw new ConfigError('AUTH_JWT_SECRET', hidden(secret), `a secret of at least ${SECRET_MIN_BYTES} bytes (e.g. openssl rand -base64 48)`);
   }

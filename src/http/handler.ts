@@ -6,7 +6,9 @@ import sirv from 'sirv';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { pathOf, redactQuery, WS_PATH } from '../protocol/path.ts';
+import { hostAllowed, requestHost } from '../realtime/hosts.ts';
 import { CLIENT_PROTOCOL_PATH, clientProtocolModule } from './client-protocol.ts';
+import type { HttpRefusals } from './refusals.ts';
 import { json, send } from './respond.ts';
 import type { ApiHandler } from './api/api.ts';
 
@@ -21,6 +23,10 @@ export interface HttpHandlerOptions {
   registry: Registry;
   readiness: Readiness;
   logger: Logger;
+  refusals: HttpRefusals;
+  /** ALLOWED_HOSTS (empty: any). */
+  allowedHosts: ReadonlySet<string>;
+  trustProxy: boolean;
   /** The server API under /api/; absent (no API_KEY), /api/ answers 404. */
   api?: ApiHandler;
   /** Identity mode: the page asks for a token (told through /protocol.js). */
@@ -44,8 +50,10 @@ function setSecurityHeaders(res: ServerResponse): void {
 }
 
 
+const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
 export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { readiness, registry, logger } = options;
+  const { readiness, registry, logger, refusals } = options;
   // What /readyz answers, as a metric: alerting sees an instance that is up but refuses traffic.
   new Gauge({
     name: 'ws_ready',
@@ -81,9 +89,16 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
   return function handle(req, res) {
     setSecurityHeaders(res);
     const path = pathOf(req.url);
+    // Probes and metrics answer whatever the Host: health checkers (Docker's, App Service's) and
+    // Prometheus address the instance by IP. They carry nothing a rebinding page could abuse.
+    if (!OPERATOR_PATHS.has(path) && !hostAllowed(requestHost(req, options.trustProxy), options.allowedHosts)) {
+      refusals.record(req, 421, 'host');
+      return send(res, 421, 'Misdirected Request: unknown host', undefined, { Connection: 'close' });
+    }
     if (path.startsWith('/api/')) return options.api ? options.api(req, res, path) : send(res, 404, 'Not Found');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return send(res, 405, 'Method Not Allowed', undefined, { Allow: 'GET, HEAD' });
+      refusals.record(req, 405, 'method');
+      return send(res, 405, 'Method Not Allowed', undefined, { Allow: 'GET, HEAD', Connection: 'close' });
     }
     logger.debug({ method: req.method, url: redactQuery(req.url) }, 'http request');
     switch (path) {

@@ -73,7 +73,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const closes = new Counter({ name: `${p}closes_total`, help: 'WebSocket closes by close code', labelNames: ['code'], registers: [registry] });
   // The per-message counts are plain numbers on the hot paths, handed to prom-client when the
   // registry is read (collect), so a message costs an addition rather than a label lookup.
-  const messagesIn: Record<InboundType, number> = { pong: 0, join: 0, say: 0, typing: 0, invalid: 0 };
+  const messagesIn: Record<InboundType, number> = { pong: 0, join: 0, say: 0, typing: 0, invalid: 0, control: 0 };
   const messagesOut: Record<OutboundType, number> = { ping: 0, welcome: 0, message: 0, presence: 0, history: 0, typing: 0, error: 0 };
   const bytesIn = { total: 0 };
   const bytesOut = { total: 0 };

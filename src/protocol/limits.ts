@@ -17,3 +17,5 @@ export const TYPING_NAMES_MAX = 5;
 export const TYPING_REPORT_MAX = 1000;
 /** Server API: members listed per room per instance (the count is always exact). */
 export const ROSTER_MAX = 1000;
+/** Fragments one message may arrive in: past it `ws` closes with 1008, so empty fragments cannot stream forever. */
+export const MAX_FRAGMENTS = 1024;

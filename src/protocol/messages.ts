@@ -27,8 +27,11 @@ export type Inbound =
   | { type: 'typing' };
 
 export type Outbound =
-  /** `room` null: the user may not join the default room and is in none yet. `user`: the token's `sub`. */
-  | { type: 'welcome'; id: string; room: string | null; name: string; user?: string }
+  /**
+   * `room` null: the user may not join the default room and is in none yet. `user`: the token's
+   * `sub`. `last`: the room's newest message id at the join, a `since` for a rejoin that saw nothing newer.
+   */
+  | { type: 'welcome'; id: string; room: string | null; name: string; user?: string; last?: string }
   /** A request refused without closing the socket: a join to a room outside the token's `rooms`, a say outside any room. */
   | { type: 'error'; reason: 'forbidden' | 'not_in_room'; room?: string }
   | ({ type: 'message' } & ChatMessage)
@@ -38,8 +41,8 @@ export type Outbound =
   /** Who in the room is typing now (at most TYPING_NAMES_MAX names, `others` more). Empty when nobody is. */
   | { type: 'typing'; room: string; names: string[]; others: number };
 
-/** Metric labels: every inbound kind, and `invalid` for what was refused. */
-export type InboundType = Inbound['type'] | 'invalid';
+/** Metric labels: every inbound kind, `invalid` for what was refused, `control` for ping and pong control frames. */
+export type InboundType = Inbound['type'] | 'invalid' | 'control';
 /** Metric labels: `ping` is the heartbeat's text frame, the rest are JSON. */
 export type OutboundType = Outbound['type'] | 'ping';
 

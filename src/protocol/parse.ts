@@ -5,7 +5,7 @@ import { isRecord } from './guards.ts';
 import { parseId } from './ids.ts';
 import { NAME_MAX, ROOM_PATTERN, TEXT_MAX } from './limits.ts';
 import type { Inbound } from './messages.ts';
-import { isValidName, isValidText } from './text.ts';
+import { isValidName, isValidText, normaliseText } from './text.ts';
 
 export type Refusal = { code: number; reason: string };
 export type Parsed = { ok: true; message: Inbound } | ({ ok: false } & Refusal);
@@ -59,7 +59,8 @@ function parseJoin(value: Record<string, unknown>): Parsed {
 }
 
 function parseSay(value: Record<string, unknown>): Parsed {
-  const { text } = value;
-  if (typeof text !== 'string' || !isValidText(text, TEXT_MAX)) return invalid('text');
+  if (typeof value.text !== 'string') return invalid('text');
+  const text = normaliseText(value.text);
+  if (!isValidText(text, TEXT_MAX)) return invalid('text');
   return { ok: true, message: { type: 'say', text } };
 }

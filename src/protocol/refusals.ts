@@ -12,5 +12,21 @@ export type AuthFailure =
   | 'token_claims'
   | 'jwks_unavailable';
 
-/** Why an upgrade was refused before `ws` saw it: the `reason` label of ws_upgrades_rejected_total. */
-export type RejectReason = 'not_found' | 'origin' | 'capacity' | 'shutting_down' | AuthFailure;
+/** Why an upgrade was refused: the `reason` label of ws_upgrades_rejected_total. */
+export type RejectReason =
+  | 'not_found'
+  | 'origin'
+  | 'capacity'
+  | 'shutting_down'
+  /** Host (or X-Forwarded-Host behind a trusted proxy) not in ALLOWED_HOSTS. */
+  | 'host'
+  /** Not GET. */
+  | 'method'
+  /** Sec-WebSocket-Version other than 13. */
+  | 'version'
+  /** Refused by `ws` itself: bad Upgrade, Sec-WebSocket-Key or Sec-WebSocket-Protocol. */
+  | 'handshake'
+  | AuthFailure;
+
+/** Why a plain HTTP request was refused: the `reason` label of ws_http_refused_total. */
+export type HttpRefusal = 'method' | 'host' | 'timeout' | 'headers_too_large' | 'bad_request';

@@ -17,16 +17,28 @@ export function codePoints(s: string): number {
   return n;
 }
 
-// Printable: no control, format, line or paragraph separator characters; not only blanks.
-const PRINTABLE = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
-// Chat text may span lines, but carries no other control characters.
-const TEXT_CHARS = /^[^\p{Cc}\p{Zl}\p{Zp}]*$/u;
+// Names: no control, format (bidi overrides, zero-width), line or paragraph separator characters.
+const NAME_CHARS = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
+// Characters that draw nothing: blanks, marks on their own (combining marks, variation selectors),
+// Hangul fillers, the braille blank. A name needs at least one character outside these to be seen.
+const INVISIBLE = /[\p{White_Space}\p{M}\u115F\u1160\u3164\uFFA0\u2800]/gu;
+// Chat text may span lines and carry emoji sequences (ZWJ, variation selectors: format characters),
+// but no other control characters and no bidi overrides or isolates, which reorder what others see.
+const TEXT_FORBIDDEN = /[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
+const LINE_BREAKS = /\r\n?/g;
 const TEXT_CONTROL_OK = /[\n\t]/g;
 
+/** A display name: at most `max` code points, well-formed UTF-16, no invisible-only or reordering tricks. */
 export function isValidName(name: string, max: number): boolean {
-  return PRINTABLE.test(name) && name.trim() !== '' && codePoints(name) <= max;
+  return name.isWellFormed() && NAME_CHARS.test(name) && name.replace(INVISIBLE, '') !== '' && codePoints(name) <= max;
 }
 
+/** Chat text with its line breaks as LF (CRLF and lone CR, as pasted from any system, become LF). */
+export function normaliseText(text: string): string {
+  return text.replace(LINE_BREAKS, '\n');
+}
+
+/** Chat text (already normalised): non-empty, at most `max` code points, well-formed, no control characters but LF and tab. */
 export function isValidText(text: string, max: number): boolean {
-  return text.length > 0 && codePoints(text) <= max && TEXT_CHARS.test(text.replace(TEXT_CONTROL_OK, ' '));
+  return text.length > 0 && text.isWellFormed() && codePoints(text) <= max && !TEXT_FORBIDDEN.test(text.replace(TEXT_CONTROL_OK, ' '));
 }

@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
 import { DEFAULT_ROOM, encode } from '../protocol/messages.ts';
 import { parseFrame } from '../protocol/parse.ts';
-import { clientAddress } from './gateway.ts';
+import { clientAddress } from './hosts.ts';
 import type { Heartbeat } from './heartbeat.ts';
 import type { Joins } from './join.ts';
 import type { Rooms } from './rooms.ts';
@@ -100,6 +100,28 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     }
   }
 
+  /**
+   * Ping and pong control frames. The heartbeat speaks text, so every control frame a client sends
+   * is its own idea, and each costs a token like any message: a flood ends with 1008 Rate limit
+   * exceeded (not `ws`'s silent cut at its pending-pong limit, a bare 1006). `ws` does not answer
+   * pings itself here (autoPong off): a ping gets its pong only when it was within the rate.
+   */
+  function onPing(this: WebSocket, data: Buffer): void {
+    if (takeControlToken(this as ClientSocket, data)) this.pong(data);
+  }
+
+  function onPong(this: WebSocket, data: Buffer): void {
+    takeControlToken(this as ClientSocket, data);
+  }
+
+  function takeControlToken(socket: ClientSocket, data: Buffer): boolean {
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    metrics.messageIn('control', data.length);
+    if (socket.session.takeToken(clock.now(), rateLimitPerSec)) return true;
+    refuse(socket, CloseCode.policyViolation, CloseReason.rateLimited, { control: true });
+    return false;
+  }
+
   function onError(this: WebSocket, err: Error & { code?: string }): void {
     const session = (this as ClientSocket).session;
     // The code `ws` closes with for an error it found itself, so the log and metrics say what the wire says.
@@ -138,6 +160,8 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     const room = mayJoin(identity, DEFAULT_ROOM) ? DEFAULT_ROOM : '';
     socket.session = new Session(id, ip, name, room, clock.now(), heartbeat.nextSweep(), rateLimitPerSec, identity);
     socket.on('message', onMessage);
+    socket.on('ping', onPing);
+    socket.on('pong', onPong);
     socket.on('error', onError);
     socket.on('close', onClose);
     metrics.connectionOpened();

@@ -5,26 +5,38 @@ import type { Duplex } from 'node:stream';
 import type { OriginPolicy } from '../config/config.ts';
 import { pathOf, WS_PATH } from '../protocol/path.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
+import { hostAllowed, requestHost } from './hosts.ts';
 
 export interface UpgradePolicy {
   allowedOrigins: OriginPolicy;
+  allowedHosts: ReadonlySet<string>;
   trustProxy: boolean;
   maxConnections: number;
 }
 
-export type Verdict = { ok: true } | { ok: false; status: number; reason: RejectReason; message: string };
+export type Verdict =
+  | { ok: true }
+  | { ok: false; status: number; reason: RejectReason; message: string; headers?: Record<string, string> };
 
 const ACCEPT: Verdict = { ok: true };
 
+/**
+ * The browser's origin, whichever handshake carries it: `Origin` (version 13) or
+ * `Sec-WebSocket-Origin` (version 8, which `ws` also accepts; refused below, but checked alike).
+ */
+export function originOf(req: IncomingMessage): string | undefined {
+  return req.headers.origin ?? first(req.headers['sec-websocket-origin']);
+}
+
 function first(value: string | string[] | undefined): string | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  return v?.split(',')[0]?.trim() || undefined;
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /**
  * Same origin compares hosts only: behind a TLS-terminating proxy the browser's
  * https://host is the app's http://host, and what Cross-Site WebSocket Hijacking
- * needs stopped is another site, not another scheme.
+ * needs stopped is another site, not another scheme. A DNS-rebinding page is same-origin
+ * with a Host of its own choosing: ALLOWED_HOSTS is what stops it.
  */
 export function originAllowed(origin: string | undefined, req: IncomingMessage, policy: UpgradePolicy): boolean {
   if (origin === undefined) return true; // not a browser: Origin is a browser's promise, nothing to check
@@ -34,7 +46,7 @@ export function originAllowed(origin: string | undefined, req: IncomingMessage, 
     case 'list':
       return policy.allowedOrigins.origins.has(origin);
     case 'same-origin': {
-      const host = (policy.trustProxy ? first(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host;
+      const host = requestHost(req, policy.trustProxy);
       if (!host) return false;
       try {
         return new URL(origin).host === new URL(`http://${host}`).host;
@@ -45,24 +57,20 @@ export function originAllowed(origin: string | undefined, req: IncomingMessage, 
   }
 }
 
-export function judgeUpgrade(req: IncomingMessage, policy: UpgradePolicy, open: number, draining: boolean): Verdict {
-  if (pathOf(req.url) !== WS_PATH) return { ok: false, status: 404, reason: 'not_found', message: 'Not Found' };
-  if (!originAllowed(req.headers.origin, req, policy)) return { ok: false, status: 403, reason: 'origin', message: 'Origin not allowed' };
-  if (draining) return { ok: false, status: 503, reason: 'shutting_down', message: 'Server shutting down' };
-  if (open >= policy.maxConnections) return { ok: false, status: 503, reason: 'capacity', message: 'Too many connections' };
-  return ACCEPT;
+function refusal(status: number, reason: RejectReason, message: string, headers?: Record<string, string>): Verdict {
+  return { ok: false, status, reason, message, ...(headers ? { headers } : {}) };
 }
 
-/** The client's address: the proxy's view of it (right-most X-Forwarded-For) only when the proxy is trusted. */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const header = req.headers['x-forwarded-for'];
-    const list = Array.isArray(header) ? header.join(',') : header;
-    // The right-most entry is the one our proxy appended; entries left of it are the client's own claims.
-    const last = list?.split(',').at(-1)?.trim();
-    if (last) return last;
-  }
-  return req.socket.remoteAddress ?? 'unknown';
+export function judgeUpgrade(req: IncomingMessage, policy: UpgradePolicy, open: number, draining: boolean): Verdict {
+  if (!hostAllowed(requestHost(req, policy.trustProxy), policy.allowedHosts)) return refusal(421, 'host', 'Misdirected Request: unknown host');
+  if (pathOf(req.url) !== WS_PATH) return refusal(404, 'not_found', 'Not Found');
+  if (req.method !== 'GET') return refusal(405, 'method', 'Method Not Allowed', { Allow: 'GET' });
+  // Only RFC 6455: older drafts carry the origin elsewhere and nothing here needs them.
+  if (req.headers['sec-websocket-version'] !== '13') return refusal(400, 'version', 'Unsupported WebSocket version', { 'Sec-WebSocket-Version': '13' });
+  if (!originAllowed(originOf(req), req, policy)) return refusal(403, 'origin', 'Origin not allowed');
+  if (draining) return refusal(503, 'shutting_down', 'Server shutting down');
+  if (open >= policy.maxConnections) return refusal(503, 'capacity', 'Too many connections');
+  return ACCEPT;
 }
 
 /** Answers a refused upgrade on the raw socket, since no HTTP response object exists for it. */

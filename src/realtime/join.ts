@@ -50,7 +50,7 @@ export function createJoins(broker: Broker, rooms: Rooms, sender: Sender, logger
     const { session } = socket;
     const { room } = joiner;
     const user = session.identity ? { user: session.identity.sub } : {};
-    sender.send(socket, encode({ type: 'welcome', id: session.id, room, name: session.name, ...user }), 'welcome');
+    sender.send(socket, encode({ type: 'welcome', id: session.id, room, name: session.name, ...user, last: history.last }), 'welcome');
     if (since !== undefined) sender.send(socket, encode({ type: 'history', room, since, truncated: history.truncated, count: history.messages.length }), 'history');
     // Truncated history may come from a broker that lost its data and counts anew (ids below
     // `since`): then the history is all new to the client and only repeats among it are dropped.

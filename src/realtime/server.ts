@@ -13,8 +13,9 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
+import { MAX_FRAGMENTS } from '../protocol/limits.ts';
 import { createConnectionHandlers } from './connection.ts';
-import { clientAddress, judgeUpgrade, refuseUpgrade } from './gateway.ts';
+import { judgeUpgrade } from './gateway.ts';
 import { createHeartbeat } from './heartbeat.ts';
 import { createJoins } from './join.ts';
 import { createRooms } from './rooms.ts';
@@ -22,8 +23,8 @@ import { createSender } from './sender.ts';
 import { ClientSocket } from './session.ts';
 import { createSlowConsumerPolicy } from './slow-consumer.ts';
 import { createTyping } from './typing.ts';
+import { createUpgradeRefusals } from './upgrade-refusals.ts';
 import { createUsers } from './users.ts';
-import { redactQuery } from '../protocol/path.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
 import type { Identity } from '../auth/identity.ts';
 
@@ -41,6 +42,8 @@ export type RealtimeConfig = Pick<
   | 'maxBufferedBytes'
   | 'allowedOrigins'
   | 'trustProxy'
+  | 'allowedHosts'
+  | 'refusalLogPerSec'
 >;
 
 export interface RealtimeDeps {
@@ -65,16 +68,21 @@ function ignore(): void {}
 
 export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Realtime {
   const { logger, metrics, clock, broker } = deps;
-  // `closeTimeout` (ws >= 8.19) is missing from @types/ws, hence the widened type.
-  const serverOptions: ServerOptions<typeof ClientSocket> & { closeTimeout: number } = {
+  // `closeTimeout` (ws >= 8.19) and `maxFragments` are missing from @types/ws, hence the widened type.
+  const serverOptions: ServerOptions<typeof ClientSocket> & { closeTimeout: number; maxFragments: number } = {
     noServer: true,
     WebSocket: ClientSocket,
     maxPayload: config.maxMessageBytes,
     // Compression costs memory per socket and CPU per frame, and invites compression-oracle attacks.
     perMessageDeflate: false,
     closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
+    maxFragments: MAX_FRAGMENTS,
+    // Pings are answered by connection.ts, within the socket's rate limit.
+    autoPong: false,
   };
   const wss = new WebSocketServer(serverOptions);
+  const refusals = createUpgradeRefusals(logger, metrics, config.refusalLogPerSec, config.trustProxy);
+  wss.on('wsClientError', refusals.wsClientError);
   const clients = wss.clients as Set<ClientSocket>;
   const sender = createSender(metrics, createSlowConsumerPolicy(config.maxBufferedBytes, logger));
   // Presence goes through the broker, which counts the room over every instance; with identities
@@ -112,10 +120,9 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
   const open = createConnectionHandlers({ ...deps, rateLimitPerSec: config.rateLimitPerSec, trustProxy: config.trustProxy, sender, heartbeat, rooms, joins, typing, users });
   let draining = false;
 
+  /** Every refused upgrade, the gateway's or the token's: its status, a counted reason, a rate-limited warning. */
   function refuse(req: IncomingMessage, socket: Duplex, status: number, reason: RejectReason, message: string, headers?: Record<string, string>): void {
-    metrics.upgradeRejected(reason);
-    logger.warn({ ip: clientAddress(req, config.trustProxy), origin: req.headers.origin, url: redactQuery(req.url), status, reason }, 'upgrade refused');
-    refuseUpgrade(socket, status, message, headers);
+    refusals.refuse(req, socket, { ok: false, status, reason, message, ...(headers ? { headers } : {}) });
   }
 
   function accept(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | undefined): void {

@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.ts';
+import { TestClient } from '../helpers/client.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -14,6 +15,19 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
+
+/** A page, started, that has joined `room` as `name` through the form. */
+async function pageInRoom(room: string, name: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  await page.click('#toggle');
+  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'open', undefined, { timeout: 5000 });
+  await page.fill('#room', room);
+  await page.fill('#name', name);
+  await page.click('#join button');
+  await page.waitForFunction(([r, n]) => document.querySelector('#messages')?.textContent?.includes(`You are ${n} in ${r}`), [room, name], { timeout: 3000 });
+  return page;
+}
 
 test('the page connects over ws:, answers pings live, and shows no CSP violation', async () => {
   const page = await browser.newPage();
@@ -38,17 +52,8 @@ test('the page connects over ws:, answers pings live, and shows no CSP violation
 });
 
 test('a chat message typed in one page appears in another page in the same room', async () => {
-  const alice = await browser.newPage();
-  const bob = await browser.newPage();
-  for (const [page, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
-    await page.goto(server.url);
-    await page.click('#toggle');
-    await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'open', undefined, { timeout: 5000 });
-    await page.fill('#room', 'e2e');
-    await page.fill('#name', name);
-    await page.click('#join button');
-    await page.waitForFunction((n) => document.querySelector('#messages')?.textContent?.includes(`You are ${n} in e2e`), name, { timeout: 3000 });
-  }
+  const alice = await pageInRoom('e2e', 'alice');
+  const bob = await pageInRoom('e2e', 'bob');
   await alice.waitForFunction(() => document.querySelector('#members')?.textContent === '2', undefined, { timeout: 3000 });
   await alice.fill('#text', 'hello from alice');
   await alice.click('#say button');
@@ -91,17 +96,8 @@ test('the page reconnects by itself after a server restart (1001), and stays clo
 });
 
 test('typing in one page shows "is typing…" in another page of the room, then clears', async () => {
-  const alice = await browser.newPage();
-  const bob = await browser.newPage();
-  for (const [page, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
-    await page.goto(server.url);
-    await page.click('#toggle');
-    await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'open', undefined, { timeout: 5000 });
-    await page.fill('#room', 'typing-e2e');
-    await page.fill('#name', name);
-    await page.click('#join button');
-    await page.waitForFunction((n) => document.querySelector('#messages')?.textContent?.includes(`You are ${n} in typing-e2e`), name, { timeout: 3000 });
-  }
+  const alice = await pageInRoom('typing-e2e', 'alice');
+  const bob = await pageInRoom('typing-e2e', 'bob');
   await alice.type('#text', 'hel'); // real key presses: the page's input listener sends `typing`
   await bob.waitForFunction(() => document.querySelector('#typing')?.textContent === 'alice is typing…', undefined, { timeout: 3000 });
   assert.equal(await alice.textContent('#typing'), '', 'a page does not show its own user typing');
@@ -110,4 +106,29 @@ test('typing in one page shows "is typing…" in another page of the room, then 
   await bob.waitForFunction(() => document.querySelector('#typing')?.textContent === '', undefined, { timeout: 6000 });
   await alice.close();
   await bob.close();
+});
+
+// The message box: a pasted paragraph arrives whole, line breaks kept, without ending the session.
+test('Enter sends, Shift+Enter is a new line, a pasted paragraph keeps its lines and the socket stays open', async () => {
+  const listener = await TestClient.connect(server.wsUrl);
+  await listener.nextOf('welcome');
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  assert.equal(await page.getAttribute('#text', 'aria-describedby'), 'text-rules');
+  assert.match(String(await page.textContent('#text-rules')), /Shift\+Enter/);
+  await page.click('#toggle');
+  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'open', undefined, { timeout: 5000 });
+  await page.click('#text');
+  await page.keyboard.type('first line');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('second line');
+  await page.keyboard.press('Enter');
+  assert.equal((await listener.nextOf('message', 3000)).text, 'first line\nsecond line');
+  assert.equal(await page.inputValue('#text'), '', 'the box is emptied once sent');
+  await page.fill('#text', 'pasted\r\nparagraph\r\nof three lines');
+  await page.click('#say button');
+  assert.equal((await listener.nextOf('message', 3000)).text, 'pasted\nparagraph\nof three lines');
+  assert.equal(await page.textContent('#state'), 'open', 'multi-line text does not end the session');
+  await page.close();
+  listener.close();
 });

@@ -1,4 +1,4 @@
-// `terraform fmt -check -recursive infra`: the Terraform is in canonical format. Needs the
+// `terraform fmt -check -recursive infra/azure`: the Terraform is in canonical format. Needs the
 // terraform CLI (no provider download, so it works offline). The offline name and policy
 // checks of the same files run in `npm test` (test/infra/).
 import { describe, it } from 'node:test';
@@ -20,9 +20,9 @@ function terraform(args: string[], cwd = ROOT): { status: number | null; stdout:
 }
 
 describe('terraform fmt', () => {
-  it('infra/ is formatted (terraform fmt -check -recursive infra)', () => {
-    const run = terraform(['fmt', '-check', '-recursive', '-diff', 'infra']);
-    assert.equal(run.status, 0, `terraform fmt would change these files (run \`terraform fmt -recursive infra\`):\n${run.stdout}${run.stderr}`);
+  it('infra/azure/ is formatted (terraform fmt -check -recursive infra/azure)', () => {
+    const run = terraform(['fmt', '-check', '-recursive', '-diff', 'infra/azure']);
+    assert.equal(run.status, 0, `terraform fmt would change these files (run \`terraform fmt -recursive infra/azure\`):\n${run.stdout}${run.stderr}`);
   });
 
   it('the check fails on badly formatted Terraform (negative check)', () => {

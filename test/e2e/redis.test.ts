@@ -6,12 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChatPeer, until } from '../helpers/chat.ts';
 import { TestClient } from '../helpers/client.ts';
+import { answersPing, replayJoin } from '../helpers/redis.ts';
 import { freePort, runService, type Service } from '../helpers/process.ts';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
@@ -25,24 +25,6 @@ interface Redis {
   kill(): Promise<void>;
 }
 
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let reply = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d) => {
-      reply += d.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
-}
-
 /** A redis-server of the test's own on 127.0.0.1, with an append-only file fsynced at every write. */
 function redisServer(port: number, dir: string): Redis {
   let child: ChildProcess | undefined;
@@ -51,7 +33,7 @@ function redisServer(port: number, dir: string): Redis {
     url: `redis://127.0.0.1:${port}`,
     async start() {
       child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--protected-mode', 'yes'], { stdio: 'ignore' });
-      await until('redis-server to answer PING', () => ping(port), 10_000);
+      await until('redis-server to answer PING', () => answersPing(port), 10_000);
     },
     async kill() {
       const c = child;
@@ -160,15 +142,7 @@ describe('two instances sharing one Redis', () => {
     await until('25 acks', () => writer.received.length === 25, 5000);
     const ids = writer.received.map((m) => m.id);
 
-    const join = async (since: string): Promise<{ history: Record<string, unknown>; texts: string[] }> => {
-      const c = await TestClient.connect(b.ws);
-      c.send({ type: 'join', room, name: 'reader', since });
-      const history = await c.nextOf('history');
-      const texts: string[] = [];
-      for (let i = 0; i < Number(history.count); i++) texts.push(String((await c.nextOf('message')).text));
-      c.close();
-      return { history, texts };
-    };
+    const join = (since: string) => replayJoin(b.ws, room, since);
     const recent = await join(ids[10]!);
     assert.equal(recent.history.truncated, false);
     assert.deepEqual(recent.texts, writer.texts().slice(11));
@@ -208,6 +182,46 @@ describe('two instances sharing one Redis', () => {
     late.send({ type: 'join', room, name: 'late', since: '0-0' });
     assert.equal((await late.nextOf('history', 5000)).count, 1, 'only the chat message is replayed');
     for (const c of [observer, late, ...typists]) c.close();
+  });
+});
+
+describe('identity and the server API across instances', () => {
+  it('publish on one instance reaches members on the other; presence lists both; DELETE closes the user everywhere with 4003', async () => {
+    const secret = 'redis-e2e-secret-that-is-long-enough-0123';
+    const apiKey = 'redis-e2e-api-key-that-is-long-enough-0123';
+    const env = { AUTH_JWT_SECRET: secret, API_KEY: apiKey };
+    const [a, b] = [await instance(env), await instance(env)];
+    const { SignJWT } = await import('jose');
+    const token = (sub: string): Promise<string> =>
+      new SignJWT({ name: sub.toUpperCase() }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+    const join = async (url: string, sub: string): Promise<TestClient> => {
+      const c = await TestClient.connect(`${url}?access_token=${await token(sub)}`);
+      c.send({ type: 'join', room: 'api', name: 'ignored' });
+      await c.nextOf('welcome', 5000, (w) => w.room === 'api');
+      return c;
+    };
+    const eveA = await join(a.ws, 'eve');
+    const eveB = await join(b.ws, 'eve');
+    const frank = await join(b.ws, 'frank');
+    const api = (port: number, method: string, path: string, body?: unknown): Promise<Response> =>
+      fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+
+    const published = await api(a.port, 'POST', '/api/rooms/api/messages', { text: 'from the backend' });
+    assert.equal(published.status, 201);
+    const { id } = (await published.json()) as { id: string };
+    assert.equal((await frank.nextOf('message', 5000, (m) => m.id === id)).sender, 'server', 'delivered on the other instance');
+
+    await until('presence over both instances', async () => ((await (await api(b.port, 'GET', '/api/rooms/api/presence')).json()) as { count: number }).count === 3, 5000);
+    const roster = (await (await api(b.port, 'GET', '/api/rooms/api/presence')).json()) as { members: { sub: string }[] };
+    assert.deepEqual(roster.members.map((m) => m.sub).sort(), ['eve', 'eve', 'frank']);
+
+    const started = Date.now();
+    assert.equal((await api(b.port, 'DELETE', '/api/users/eve/connections')).status, 202);
+    for (const c of [eveA, eveB]) assert.deepEqual(await c.closed, { code: 4003, reason: 'Disconnected by server' });
+    assert.ok(Date.now() - started < 2000, `both of eve's sockets closed within 2 s (${Date.now() - started} ms)`);
+    frank.send({ type: 'say', text: 'frank stays' });
+    await frank.nextOf('message', 5000, (m) => m.text === 'frank stays');
+    frank.close();
   });
 });
 

@@ -9,7 +9,8 @@
 // daemon's container lock held (docker info, inspect and compose down hung).
 //
 // Images come from NODE_IMAGE / NGINX_IMAGE / REDIS_IMAGE (CI points them at local stand-ins),
-// else the compose files' defaults. Needs docker and docker-compose (or Compose v2).
+// else the compose files' defaults. Needs docker and docker-compose (or Compose v2). Also checks
+// that the compose Redis is bounded (maxmemory, eviction policy) and least-privileged.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,6 +67,26 @@ describe('compose scale: rolling restart under chat load', () => {
     }
     if (tools) await docker(tools, ['image', 'rm', appImage], { allowFailure: true });
   }, { timeout: 180_000 });
+
+  it('Redis runs bounded: maxmemory with volatile-lru eviction, as user redis, read-only, no capability', async () => {
+    try {
+      assert.ok(project);
+      const id = await project.containerId('redis');
+      const config = (await docker(tools, ['exec', id, 'redis-cli', 'CONFIG', 'GET', 'maxmemory*'])).stdout.trim().split('\n');
+      const get = (key: string): string | undefined => config[config.indexOf(key) + 1];
+      assert.equal(get('maxmemory'), String(256 * 1024 * 1024));
+      assert.equal(get('maxmemory-policy'), 'volatile-lru');
+      const status = (await docker(tools, ['exec', id, 'sh', '-c', 'id -un; grep -E "^(CapEff|NoNewPrivs)" /proc/1/status'])).stdout;
+      assert.match(status, /^redis\n/);
+      assert.match(status, /CapEff:\s+0+\n/);
+      assert.match(status, /NoNewPrivs:\s+1/);
+      const hc = (await docker(tools, ['inspect', id, '--format', '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}'])).stdout.trim();
+      assert.equal(hc, `true ${512 * 1024 * 1024} 64`);
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
 
   it(`restarts ${REPLICAS} replicas one at a time: zero acknowledged messages lost, zero repeated, every client back within ${BACK_WITHIN_MS / 1000} s`, async () => {
     try {

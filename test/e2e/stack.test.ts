@@ -77,8 +77,13 @@ describe('container image (Dockerfile)', () => {
     assert.match(labels['org.opencontainers.image.source'] ?? '', /^https:\/\//);
     const listing = await docker(tools, ['run', '--rm', '--entrypoint', 'ls', tag, '-A', '/app']);
     assert.deepEqual(listing.stdout.trim().split('\n').sort(), ['node_modules', 'package-lock.json', 'package.json', 'public', 'src']);
-    const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
-    const devDependencies = Object.keys(manifest.devDependencies ?? {});
+    // Dev-only packages, as the lockfile marks them: a devDependency that a runtime package also
+    // needs (yaml, @types/node under the telemetry distro) belongs in the image.
+    const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const devDependencies = Object.entries(lock.packages)
+      .filter(([path, entry]) => entry.dev === true && /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path))
+      .map(([path]) => path.slice('node_modules/'.length));
+    assert.ok(devDependencies.includes('typescript') && devDependencies.includes('playwright-core'), 'the lockfile marks dev-only packages');
     const present = await docker(tools, ['run', '--rm', '--entrypoint', 'sh', tag, '-c', 'for d in "$@"; do test -e "/app/node_modules/$d" && echo "$d"; done; true', 'sh', ...devDependencies]);
     assert.equal(present.stdout.trim(), '', 'no dev dependency in the image');
   });
@@ -184,6 +189,78 @@ describe('docker compose up: the app behind nginx', () => {
     assert.doesNotMatch(appPorts, /HostPort/, 'the app is not published to the host');
     const appConfig = (await docker(tools, ['inspect', appId, '--format', '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Init}}'])).stdout.trim();
     assert.equal(appConfig, 'true true', 'read-only root filesystem, init');
+    const proxyPorts = JSON.parse((await docker(tools, ['inspect', proxyId, '--format', '{{json .NetworkSettings.Ports}}'])).stdout) as Record<string, unknown[] | null>;
+    assert.deepEqual(Object.keys(proxyPorts).filter((p) => proxyPorts[p]), ['80/tcp'], 'the proxy publishes port 80 only (not its internal metrics port 9145)');
+  });
+
+  check('both run bounded and least-privileged: rotated logs, memory and pids limits, no-new-privileges, capabilities, read-only root', async () => {
+    const caps: Record<string, string> = { app: '', proxy: 'CAP_CHOWN CAP_NET_BIND_SERVICE CAP_SETGID CAP_SETUID' };
+    for (const service of ['app', 'proxy']) {
+      const id = await project.containerId(service);
+      const hc = JSON.parse((await docker(tools, ['inspect', id, '--format', '{{json .HostConfig}}'])).stdout) as {
+        ReadonlyRootfs: boolean; Memory: number; PidsLimit: number | null; SecurityOpt: string[] | null; CapDrop: string[] | null; CapAdd: string[] | null;
+        LogConfig: { Type: string; Config: Record<string, string> };
+      };
+      assert.equal(hc.ReadonlyRootfs, true, `${service}: read-only root`);
+      assert.ok(hc.Memory >= 64 * 1024 * 1024, `${service}: memory limit (${hc.Memory})`);
+      assert.ok((hc.PidsLimit ?? 0) > 0, `${service}: pids limit`);
+      assert.deepEqual(hc.SecurityOpt, ['no-new-privileges:true'], `${service}: no-new-privileges`);
+      assert.deepEqual(hc.CapDrop, ['ALL'], `${service}: every capability dropped`);
+      // Docker 20.10 reports them as given in the compose file (CHOWN), newer engines as CAP_CHOWN.
+      assert.equal((hc.CapAdd ?? []).map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)).sort().join(' '), caps[service], `${service}: capabilities added back`);
+      assert.deepEqual(hc.LogConfig, { Type: 'local', Config: { 'max-file': '5', 'max-size': '10m' } }, `${service}: rotated logs`);
+    }
+    // What the running processes hold: nginx's workers run as user nginx with no capability at all.
+    const proxyId = await project.containerId('proxy');
+    const status = (await docker(tools, ['exec', proxyId, 'sh', '-c', 'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline); case "$c" in "nginx: worker"*) grep -E "^(Uid|CapEff|NoNewPrivs)" $p/status | tr -s "\\t\\n" "  "; echo;; esac; done'])).stdout.trim().split('\n');
+    assert.ok(status.length >= 1, 'nginx workers found');
+    for (const line of status) {
+      assert.match(line, /Uid: (\d+) \1 /, line);
+      assert.doesNotMatch(line, /Uid: 0 /, `a worker runs as root: ${line}`);
+      assert.match(line, /CapEff: 0+ /, `a worker holds capabilities: ${line}`);
+      assert.match(line, /NoNewPrivs: 1/, line);
+    }
+    const health = (await docker(tools, ['inspect', proxyId, '--format', '{{json .State.Health.Log}}'])).stdout;
+    assert.match(health, /http: ok: http:\/\/127\.0\.0\.1\/healthz answers/, 'the proxy health check says what it checked');
+  });
+
+  check('/metrics is not served through the public proxy, whatever the path spelling or the claimed address', async () => {
+    for (const path of ['/metrics', '/metrics?x=1', '//metrics', '/%6detrics', '/metrics/', '/./metrics', '/metrics;x']) {
+      for (const headers of [{}, { 'X-Forwarded-For': '10.0.0.1', 'X-Real-IP': '127.0.0.1' }] as Record<string, string>[]) {
+        const r = await get(`${base}${path}`, { headers });
+        assert.equal(r.status, 404, `${path} ${JSON.stringify(headers)}`);
+        assert.doesNotMatch(r.text, /ws_connections_open|process_resident_memory/, path);
+      }
+    }
+    // The app itself still serves it, on the Compose network (for the monitoring profile).
+    const appId = await project.containerId('app');
+    const inside = await docker(tools, ['exec', appId, 'node', '-e', "fetch('http://127.0.0.1:8080/metrics').then(async (r) => console.log(r.status, (await r.text()).includes('ws_connections_open')))"]);
+    assert.equal(inside.stdout.trim(), '200 true');
+  });
+
+  check('nginx\'s access log keeps no access token (query string or Referer)', async () => {
+    const secret = `SECRET-${runId}`;
+    const userAgent = `stack-test-${runId}-token`;
+    const headers = { 'User-Agent': userAgent };
+    // A WebSocket through nginx (its line is written when it closes), and plain requests.
+    const peer = await openPeer(`ws://127.0.0.1:${port}/ws?access_token=${secret}`, { headers }).catch(() => undefined);
+    if (peer) {
+      peer.close();
+      await peer.closed;
+    }
+    await get(`${base}/ws?room=lobby&access_token=${secret}`, { headers });
+    await get(`${base}/?acc%65ss_token=${secret}`, { headers });
+    await get(`${base}/app.js?v=1`, { headers: { ...headers, Referer: `${base}/?access_token=${secret}` } });
+    await get(`${base}/app.js?v=2`, { headers });
+    const lines = await waitUntil('the access log lines of the requests', async () => {
+      const found = (await project.logs('proxy')).split('\n').filter((l) => l.includes(userAgent));
+      return found.length >= 5 && found.some((l) => l.includes('/app.js?v=2')) ? found : undefined;
+    }, { tries: 30, intervalMs: 500, timeoutMs: 15_000 });
+    assert.doesNotMatch(await project.logs('proxy'), new RegExp(secret), 'a token reached nginx\'s log');
+    assert.ok(lines.some((l) => l.includes('"GET /ws?[hidden] HTTP/1.1" 101')), `the socket's line, masked: ${lines.join('\n')}`);
+    assert.ok(lines.some((l) => l.includes('"GET /?[hidden] HTTP/1.1" 200')), 'a %-escaped spelling is masked too');
+    assert.ok(lines.some((l) => l.includes('"GET /app.js?v=1 HTTP/1.1" 200') && l.includes('"[hidden]"')), 'the Referer is masked');
+    assert.ok(lines.some((l) => l.includes('"GET /app.js?v=2 HTTP/1.1" 200')), 'other query strings are kept');
   });
 
   check('serves the page, its assets gzipped, /healthz, and 426 for /ws without upgrade', async () => {

@@ -19,6 +19,8 @@ export interface ChatPeerOptions {
   retryMs?: number;
   /** Resolve every host name to 127.0.0.1 (the stack tests). */
   loopback?: boolean;
+  /** CA certificates (PEM) to trust for wss:// (the TLS stack test's ACME root). */
+  ca?: string;
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
@@ -107,7 +109,7 @@ export class ChatPeer {
 
   private open(): void {
     const url = this.url;
-    const ws = new WebSocket(url, { handshakeTimeout: 5000, ...(this.opts.loopback ? { lookup: loopbackLookup } : {}) });
+    const ws = new WebSocket(url, { handshakeTimeout: 5000, ...(this.opts.loopback ? { lookup: loopbackLookup } : {}), ...(this.opts.ca ? { ca: this.opts.ca } : {}) });
     this.ws = ws;
     ws.on('open', () => {
       this.attempt = 0;

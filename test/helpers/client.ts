@@ -13,9 +13,12 @@ export interface ClientOpts extends ClientOptions {
   autoPong?: boolean;
 }
 
+/** How long `closed` waits for a close before it fails: a regression fails in seconds, never hangs. */
+export const CLOSE_WAIT_MS = 5000;
+
 export class TestClient {
   readonly ws: WebSocket;
-  readonly closed: Promise<Closed>;
+  private readonly closedPromise: Promise<Closed>;
   pings = 0;
   autoPong: boolean;
   private queue: { text: string; binary: boolean }[] = [];
@@ -24,7 +27,7 @@ export class TestClient {
   private constructor(ws: WebSocket, autoPong: boolean) {
     this.ws = ws;
     this.autoPong = autoPong;
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closedPromise = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('message', (data, binary) => {
       const text = (data as Buffer).toString();
       if (text === 'ping' && !binary) {
@@ -46,6 +49,20 @@ export class TestClient {
       ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
       ws.once('error', reject);
     });
+  }
+
+  /** The close, or a rejection after CLOSE_WAIT_MS (or `timeoutMs`). */
+  closedWithin(timeoutMs = CLOSE_WAIT_MS): Promise<Closed> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`socket not closed within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([this.closedPromise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** The close, bounded by CLOSE_WAIT_MS. */
+  get closed(): Promise<Closed> {
+    return this.closedWithin();
   }
 
   send(data: string | Buffer | Json, options: { binary?: boolean; fin?: boolean } = {}): void {

@@ -2,6 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { within } from './bounded.ts';
+
+/** How long a test waits for the service to exit before it fails. */
+export const EXIT_WAIT_MS = 15_000;
 
 export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -20,7 +24,8 @@ export interface Service {
   child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The exit, bounded by EXIT_WAIT_MS: a service that never exits fails the test, it never hangs it. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export function runService(env: Record<string, string>, cwd?: string): Service {
@@ -31,7 +36,14 @@ export function runService(env: Record<string, string>, cwd?: string): Service {
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    get exited() {
+      return within(exited, EXIT_WAIT_MS, 'the service to exit');
+    },
+  };
 }
 
 export async function waitHealthy(port: number, timeoutMs = 10_000): Promise<void> {

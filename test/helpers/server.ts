@@ -17,7 +17,9 @@ export interface TestServer {
 }
 
 export async function startServer(overrides: Partial<Config> = {}, deps: Partial<AppDeps> = {}): Promise<TestServer> {
-  const config: Config = { ...parseConfig({}), host: '127.0.0.1', port: 0, logLevel: 'debug', ...overrides };
+  // Tests read every refusal's log line: the production rate limit on them (REFUSAL_LOG_PER_SEC) is
+  // raised here; the test of that limit sets its own.
+  const config: Config = { ...parseConfig({}), host: '127.0.0.1', port: 0, logLevel: 'debug', refusalLogPerSec: 10_000, ...overrides };
   const logs: LogLine[] = [];
   const logger = createLogger({
     level: config.logLevel,

@@ -67,10 +67,10 @@ describe('azure.yaml', () => {
     assert.equal(bad((d) => delete service(d).host), false, 'service without host accepted');
   });
 
-  it('uses Terraform from infra/ with module main, whose tfvars file exists', () => {
+  it('uses Terraform from infra/azure/ with module main, whose tfvars file exists', () => {
     const infra = doc.infra as Doc;
     assert.equal(infra.provider, 'terraform');
-    const path = typeof infra.path === 'string' ? infra.path : 'infra';
+    const path = typeof infra.path === 'string' ? infra.path : 'infra/azure';
     const module = typeof infra.module === 'string' ? infra.module : 'main';
     assert.ok(existsSync(`${ROOT}${path}/${module}.tf`), `${path}/${module}.tf missing`);
     assert.ok(existsSync(`${ROOT}${path}/${module}.tfvars.json`), `${path}/${module}.tfvars.json missing`);
@@ -87,7 +87,7 @@ describe('azure.yaml', () => {
     const dockerfile = fileURLToPath(new URL(docker.path, new URL(`${String(app.project ?? '.')}/`, `file://${ROOT}`)));
     assert.ok(existsSync(dockerfile), `${dockerfile} (docker.path) does not exist`);
 
-    const tf = await loadModule(`${ROOT}infra`);
+    const tf = await loadModule(`${ROOT}infra/azure`);
     const web = bodies(tf.resource.azurerm_linux_web_app?.app as Json)[0];
     assert.ok(web, 'no azurerm_linux_web_app.app');
     assert.match(String(web.tags), /"?azd-service-name"? = "app"/);

@@ -1,5 +1,6 @@
 // docs/azure.md stays true to the Terraform it describes: every output, variable and log
-// table it tells the user to use exists, and the commands it gives name real npm scripts.
+// table it tells the user to use exists, every app setting is described, and the commands it
+// gives name real npm scripts.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ const doc = readFileSync(`${ROOT}docs/azure.md`, 'utf8');
 describe('docs/azure.md', () => {
   let tf: TerraformModule;
   before(async () => {
-    tf = await loadModule(`${ROOT}infra`);
+    tf = await loadModule(`${ROOT}infra/azure`);
   });
 
   it('reads only outputs that exist (terraform output / azd env get-value)', () => {
@@ -28,6 +29,17 @@ describe('docs/azure.md', () => {
       if (['environment_name', 'location', 'subscription_id', 'log_retention_days', 'pong_timeout_ms', 'ping_interval_ms'].includes(name)) continue;
       assert.ok(doc.includes(`\`${name}\``) || doc.includes(`${name}=`), `variable ${name} is not mentioned in docs/azure.md`);
     }
+  });
+
+  it('documents every app setting the Terraform gives the app', () => {
+    const base = tf.locals.base_settings;
+    assert.ok(base && typeof base === 'object' && !Array.isArray(base));
+    const names = [...Object.keys(base), 'REDIS_URL', 'REDIS_AUTH', 'REDIS_CLUSTER', 'AZURE_CLIENT_ID', 'AUTH_JWT_SECRET', 'API_KEY'];
+    for (const name of names) {
+      if (name === 'WEBSITES_ENABLE_APP_SERVICE_STORAGE') continue;
+      assert.ok(doc.includes(`\`${name}\``) || (name.startsWith('WEBSITE_SWAP_WARMUP_PING_') && doc.includes('`WEBSITE_SWAP_WARMUP_PING_PATH`')), `app setting ${name} is not in docs/azure.md`);
+    }
+    for (const name of ['REDIS_AUTH', 'REDIS_CLUSTER', 'AZURE_CLIENT_ID']) assert.match(String(tf.locals.redis_settings), new RegExp(name));
   });
 
   it('queries the log tables the diagnostic setting fills', () => {

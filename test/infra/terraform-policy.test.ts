@@ -1,63 +1,26 @@
-// Policy over the parsed Terraform: each deliberate setting of the issue is asserted here,
-// and the app settings are read back through the app's own config parser, so the
-// Terraform and the service cannot drift apart (port, origins, liveness route).
+// Policy over the parsed Terraform: each deliberate setting is asserted here, on the web app
+// and on its staging slot alike (the app settings, read back through the app's own config
+// parser, are in app-settings.test.ts; Redis, scale and the azd state rule in their own files).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULTS, parseConfig } from '../../src/config/config.ts';
-import { bodies, isBody, loadModule } from './lib/terraform.ts';
+import { bodies, isBody, loadAzurermSchema, loadModule } from './lib/terraform.ts';
+import { all as policyAll, block, one as policyOne, variableDefault as policyDefault } from './lib/policy.ts';
 import type { Body, Json, TerraformModule } from './lib/terraform.ts';
 import { startService } from './lib/service.ts';
 import type { RunningService } from './lib/service.ts';
 
-const INFRA = fileURLToPath(new URL('../../infra/', import.meta.url));
+const INFRA = fileURLToPath(new URL('../../infra/azure/', import.meta.url));
 
 let tf: TerraformModule;
+const schema = loadAzurermSchema();
 
-function one(type: string, name?: string): Body {
-  const byName = tf.resource[type];
-  assert.ok(byName, `no ${type} in infra/`);
-  const names = Object.keys(byName);
-  const key = name ?? names[0] ?? '';
-  if (name === undefined) assert.equal(names.length, 1, `expected one ${type}, found ${names.join(', ')}`);
-  const list = bodies(byName[key] as Json);
-  assert.equal(list.length, 1, `${type}.${key}`);
-  return list[0] as Body;
-}
+const one = (type: string, name?: string): Body => policyOne(tf, type, name);
+const all = (type: string): [string, Body][] => policyAll(tf, type);
+const variableDefault = (name: string): Json | undefined => policyDefault(tf, name);
 
-function all(type: string): [string, Body][] {
-  return Object.entries(tf.resource[type] ?? {}).map(([n, list]) => [n, bodies(list as Json)[0] as Body]);
-}
-
-function block(body: Body, name: string): Body {
-  const list = bodies(body[name]);
-  assert.equal(list.length, 1, `block ${name}`);
-  return list[0] as Body;
-}
-
-function variableDefault(name: string): Json | undefined {
-  const v = bodies(tf.variable[name] as Json)[0];
-  assert.ok(v, `variable ${name} is not declared`);
-  return v.default;
-}
-
-/** Resolve the simple expression forms used in app_settings: literals, var.x, tostring(var.x|local.x). */
-function resolve(value: Json | undefined, locals: Record<string, string>): string {
-  assert.equal(typeof value, 'string');
-  const text = value as string;
-  const m = /^\$\{(?:tostring\()?(var|local)\.(\w+)\)?\}$/.exec(text);
-  if (!m) {
-    assert.ok(!text.includes('${'), `cannot resolve ${text}`);
-    return text;
-  }
-  if (m[1] === 'var') return String(variableDefault(m[2] ?? ''));
-  const local = locals[m[2] ?? ''];
-  assert.ok(local !== undefined, `no resolved value for local.${m[2]}`);
-  return local;
-}
-
-describe('Azure policy over infra/*.tf', () => {
+describe('Azure policy over infra/azure/*.tf', () => {
   before(async () => {
     tf = await loadModule(INFRA);
   });
@@ -90,7 +53,7 @@ describe('Azure policy over infra/*.tf', () => {
     for (const [type, byName] of Object.entries(tf.resource)) {
       for (const [name, list] of Object.entries(byName)) {
         const body = bodies(list as Json)[0] as Body;
-        if (['azurerm_role_assignment', 'azurerm_monitor_diagnostic_setting'].includes(type)) continue; // no tags argument
+        if (!('tags' in (schema.resources[type]?.arguments ?? {}))) continue; // types without a tags argument
         assert.match(String(body.tags), /local\.tags/, `${type}.${name} lacks the azd-env-name tags`);
       }
     }
@@ -111,27 +74,36 @@ describe('Azure policy over infra/*.tf', () => {
     const plan = one('azurerm_service_plan');
     assert.equal(plan.os_type, 'Linux');
     assert.equal(plan.sku_name, '${var.app_service_plan_sku}');
-    assert.equal(plan.worker_count, '${var.instance_count}');
+    // With autoscale the autoscale setting owns the count (null: Optional+Computed, untouched).
+    assert.equal(plan.worker_count, '${var.autoscale_enabled ? null : var.instance_count}');
     assert.match(String(variableDefault('app_service_plan_sku')), /^(B[1-3]|S[1-3]|P\d+v\d|P\d+mv\d)$/);
     assert.equal(variableDefault('instance_count'), 1);
   });
 
-  it('keeps the registry admin user off and grants AcrPull to the app identity only', () => {
+  it('keeps the registry admin user off; the app identity gets AcrPull and, with Key Vault, only Secrets User', () => {
     const acr = one('azurerm_container_registry');
     assert.equal(acr.admin_enabled, false);
-    const grants = all('azurerm_role_assignment');
-    assert.equal(grants.length, 1);
-    const [, grant] = grants[0] as [string, Body];
-    assert.equal(grant.role_definition_name, 'AcrPull');
-    assert.equal(grant.scope, '${azurerm_container_registry.main.id}');
-    assert.equal(grant.principal_id, '${azurerm_user_assigned_identity.app.principal_id}');
+    const grants = Object.fromEntries(all('azurerm_role_assignment'));
+    assert.deepEqual(Object.keys(grants).sort(), ['app_acr_pull', 'app_key_vault_secrets', 'deployer_key_vault_secrets']);
+    assert.equal(grants.app_acr_pull?.role_definition_name, 'AcrPull');
+    assert.equal(grants.app_acr_pull?.scope, '${azurerm_container_registry.main.id}');
+    assert.equal(grants.app_acr_pull?.principal_id, '${azurerm_user_assigned_identity.app.principal_id}');
+    assert.equal(grants.app_key_vault_secrets?.role_definition_name, 'Key Vault Secrets User');
+    assert.equal(grants.app_key_vault_secrets?.principal_id, '${azurerm_user_assigned_identity.app.principal_id}');
+    assert.equal(grants.deployer_key_vault_secrets?.principal_id, '${data.azurerm_client_config.current.object_id}');
+    for (const name of ['app_key_vault_secrets', 'deployer_key_vault_secrets']) {
+      assert.equal(grants[name]?.count, '${local.key_vault_enabled ? 1 : 0}', `${name} exists only with the vault`);
+      assert.equal(grants[name]?.scope, '${azurerm_key_vault.main[0].id}');
+    }
   });
 
-  describe('the web app', () => {
+  // The site and its staging slot are twins: every check runs on both (slot.tf).
+  for (const [label, type] of [['the web app', 'azurerm_linux_web_app'], ['the staging slot', 'azurerm_linux_web_app_slot']] as const) {
+  describe(label, () => {
     let app: Body;
     let site: Body;
     before(() => {
-      app = one('azurerm_linux_web_app');
+      app = one(type);
       site = block(app, 'site_config');
     });
 
@@ -141,7 +113,7 @@ describe('Azure policy over infra/*.tf', () => {
       assert.equal(site.http2_enabled, true);
     });
 
-    it('is HTTPS only with TLS 1.2+ (site and SCM), FTPS and basic-auth publishing off', () => {
+    it('is HTTPS only with TLS 1.2+ (site and SCM), FTPS and basic-auth publishing (FTP, WebDeploy) off', () => {
       assert.equal(app.https_only, true);
       assert.equal(site.minimum_tls_version, '1.2');
       assert.equal(site.scm_minimum_tls_version, '1.2');
@@ -150,21 +122,21 @@ describe('Azure policy over infra/*.tf', () => {
       assert.equal(app.webdeploy_publish_basic_authentication_enabled, false);
     });
 
-    it('has client affinity off', () => {
+    it('has client affinity (ARR) off, as Redis-backed instances need', () => {
       assert.equal(app.client_affinity_enabled, false);
     });
 
-    it('pulls from ACR with the user-assigned identity, no registry password', () => {
+    it('pulls from ACR with the user-assigned identity, no registry password, and resolves Key Vault references with it', () => {
       assert.equal(site.container_registry_use_managed_identity, true);
       assert.equal(site.container_registry_managed_identity_client_id, '${azurerm_user_assigned_identity.app.client_id}');
       const identity = block(app, 'identity');
       assert.equal(identity.type, 'UserAssigned');
       assert.deepEqual(identity.identity_ids, ['${azurerm_user_assigned_identity.app.id}']);
+      assert.equal(app.key_vault_reference_identity_id, '${azurerm_user_assigned_identity.app.id}');
       const stack = block(site, 'application_stack');
       assert.equal(stack.docker_registry_url, 'https://${azurerm_container_registry.main.login_server}');
       assert.equal(stack.docker_image_name, '${var.app_image}');
       assert.ok(!('docker_registry_username' in stack) && !('docker_registry_password' in stack));
-      assert.deepEqual(app.depends_on, ['${azurerm_role_assignment.app_acr_pull}']);
     });
 
     it('lets azd deploy own the image tag (ignore_changes), so terraform apply never rolls it back', () => {
@@ -172,48 +144,30 @@ describe('Azure policy over infra/*.tf', () => {
       assert.deepEqual(lifecycle.ignore_changes, ['${site_config[0].application_stack[0].docker_image_name}']);
     });
 
-    it('sets no setting the provider manages itself', () => {
-      const settings = app.app_settings;
-      assert.ok(isBody(settings));
-      for (const key of Object.keys(settings)) {
-        assert.ok(!/^DOCKER_REGISTRY_/.test(key) && key !== 'WEBSITE_HEALTHCHECK_MAXPINGFAILURES', `${key} is managed by the provider`);
-      }
+    it('takes the one shared set of app settings (so a swap moves only the image)', () => {
+      assert.equal(app.app_settings, '${local.app_settings}');
     });
 
-    it("sets WEBSITES_PORT to the app's default PORT and app settings the app's config accepts", () => {
-      const settings = app.app_settings;
-      assert.ok(isBody(settings));
-      assert.equal(settings.WEBSITES_PORT, DEFAULTS.PORT);
-      assert.equal(settings.TRUST_PROXY, 'true');
-      for (const key of ['ALLOWED_ORIGINS', 'LOG_LEVEL', 'PING_INTERVAL_MS', 'PONG_TIMEOUT_MS', 'MAX_CONNECTIONS']) {
-        assert.ok(key in settings, `app setting ${key} missing`);
-      }
-      // The Azure environment as the container sees it (PORT unset: the app's default).
-      const appName = 'app-0123456789abc';
-      const env: Record<string, string> = {};
-      const locals = { max_connections: '350', redis_url: '' };
-      for (const [key, value] of Object.entries(settings)) {
-        env[key] = key === 'ALLOWED_ORIGINS' ? `https://${appName}.azurewebsites.net` : resolve(value, locals);
-      }
-      const config = parseConfig(env);
-      assert.equal(config.port, Number(settings.WEBSITES_PORT));
-      assert.equal(config.trustProxy, true);
-      assert.deepEqual(config.allowedOrigins, { kind: 'list', origins: new Set([`https://${appName}.azurewebsites.net`]) });
-      assert.equal(config.maxConnections, 350);
+    it('has the liveness route as health check, with an eviction time', () => {
+      assert.equal(site.health_check_path, '/healthz');
+      const eviction = Number(site.health_check_eviction_time_in_min);
+      assert.ok(eviction >= 2 && eviction <= 10, 'health_check_eviction_time_in_min must be 2-10');
+    });
+  });
+  }
+
+  describe('the web app', () => {
+    let site: Body;
+    before(() => {
+      site = block(one('azurerm_linux_web_app'), 'site_config');
     });
 
-    it("allows the app's own https origin (derived from the app name) plus the extra origins", () => {
-      const settings = app.app_settings as Body;
-      assert.equal(settings.ALLOWED_ORIGINS, '${join(",", concat([local.app_origin], var.extra_allowed_origins))}');
-      assert.equal(tf.locals.app_origin, 'https://${local.app_host}');
-      assert.equal(tf.locals.app_host, '${local.app_name}.azurewebsites.net');
-      assert.deepEqual(variableDefault('extra_allowed_origins'), []);
+    it('is created after its AcrPull and Key Vault grants, so the first pull and the references work', () => {
+      assert.deepEqual(one('azurerm_linux_web_app').depends_on, ['${azurerm_role_assignment.app_acr_pull}', '${azurerm_role_assignment.app_key_vault_secrets}']);
     });
 
-    it('caps connections at the Basic plan WebSocket limit (350) by default', () => {
-      assert.equal(variableDefault('max_connections'), 0);
-      assert.equal(tf.locals.max_connections, '${var.max_connections > 0 ? var.max_connections : (local.plan_is_basic ? 350 : 10000)}');
-      assert.equal((one('azurerm_linux_web_app').app_settings as Body).MAX_CONNECTIONS, '${tostring(local.max_connections)}');
+    it('carries the azd-service-name tag; the slot (found through its app) only the environment tags', () => {
+      assert.match(String(one('azurerm_linux_web_app_slot').tags), /^\$\{local\.tags\}$/);
     });
 
     describe("the health check path is the app's liveness route", () => {
@@ -252,7 +206,7 @@ describe('Azure policy over infra/*.tf', () => {
     assert.equal(receiver?.email_address, '${email_receiver.value}');
     assert.match(String(bodies(isBody(group.dynamic) ? group.dynamic.email_receiver : undefined)[0]?.for_each), /var\.alert_email/);
 
-    const alerts = all('azurerm_monitor_metric_alert').map(([, b]) => ({ body: b, criteria: bodies(b.criteria)[0] as Body }));
+    const alerts = all('azurerm_monitor_metric_alert').map(([, b]) => ({ body: b, criteria: (bodies(b.criteria)[0] ?? {}) as Body }));
     for (const a of alerts) {
       assert.deepEqual(bodies(a.body.action).map((x) => x.action_group_id), ['${azurerm_monitor_action_group.main.id}']);
     }
@@ -267,9 +221,38 @@ describe('Azure policy over infra/*.tf', () => {
     assert.equal(errors5xx.criteria.operator, 'GreaterThan');
   });
 
-  it('leaves Application Insights out (no SDK in the app) and says why', () => {
-    assert.equal(tf.resource.azurerm_application_insights, undefined);
-    assert.match(readFileSync(new URL('monitoring.tf', `file://${INFRA}`), 'utf8'), /Application Insights is deliberately left out/);
+  it('creates a workspace-based Application Insights and hands the app its connection string', () => {
+    const appi = one('azurerm_application_insights');
+    assert.equal(appi.workspace_id, '${azurerm_log_analytics_workspace.main.id}');
+    assert.equal(appi.application_type, 'Node.JS');
+    assert.equal((tf.locals.base_settings as Body).APPLICATIONINSIGHTS_CONNECTION_STRING, '${azurerm_application_insights.main.connection_string}');
+  });
+
+  it('probes /healthz and /readyz from outside, from several locations, and alerts the action group when 2 fail', () => {
+    const test = one('azurerm_application_insights_standard_web_test');
+    assert.equal(test.for_each, '${toset(["/healthz", "/readyz"])}');
+    assert.equal(test.application_insights_id, '${azurerm_application_insights.main.id}');
+    assert.equal(block(test, 'request').url, '${local.app_origin}${each.key}');
+    const rules = block(test, 'validation_rules');
+    assert.equal(rules.expected_status_code, 200);
+    assert.equal(rules.ssl_check_enabled, true);
+    assert.equal(test.geo_locations, '${var.availability_test_locations}');
+    assert.ok((variableDefault('availability_test_locations') as string[]).length >= 5);
+    const alert = one('azurerm_monitor_metric_alert', 'availability');
+    assert.equal(alert.for_each, '${azurerm_application_insights_standard_web_test.route}');
+    const criteria = block(alert, 'application_insights_web_test_location_availability_criteria');
+    assert.equal(criteria.web_test_id, '${each.value.id}');
+    assert.equal(criteria.failed_location_count, 2);
+    assert.deepEqual(bodies(alert.action).map((x) => x.action_group_id), ['${azurerm_monitor_action_group.main.id}']);
+  });
+
+  it('alerts on a reconnect storm with a log query over the metric the app sends', () => {
+    const rule = one('azurerm_monitor_scheduled_query_rules_alert_v2');
+    assert.deepEqual(rule.scopes, ['${azurerm_application_insights.main.id}']);
+    const criteria = block(rule, 'criteria');
+    assert.match(String(criteria.query), /customMetrics\s*\n\s*\| where name == "ws_connections_opened_total"/);
+    assert.equal(criteria.threshold, '${var.reconnect_storm_threshold}');
+    assert.deepEqual(bodies(rule.action)[0]?.action_groups, ['${azurerm_monitor_action_group.main.id}']);
   });
 
   it('outputs what azd needs and the user reads: registry endpoint, app and wss URLs, group, workspace', () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { checkNames, checkReferences, errors, loadAzurermSchema, loadModule, parseModuleText } from './lib/terraform.ts';
 import type { ProviderSchema, TerraformModule } from './lib/terraform.ts';
 
-const INFRA = fileURLToPath(new URL('../../infra/', import.meta.url));
+const INFRA = fileURLToPath(new URL('../../infra/azure/', import.meta.url));
 
 const GOOD_APP = `
 resource "azurerm_linux_web_app" "app" {

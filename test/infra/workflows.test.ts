@@ -130,6 +130,23 @@ describe('GitHub workflows', () => {
     });
   }
 
+  it('pin every action by full commit SHA, with the tag it was taken from in a comment', () => {
+    for (const file of files) {
+      const source = readFileSync(`${DIR}${file}`, 'utf8');
+      for (const ref of uses(load(file))) {
+        assert.match(ref, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${file}: ${ref} is not pinned by commit`);
+        assert.match(source, new RegExp(`uses: ${ref.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} # v\\d+(\\.\\d+)*\\s*$`, 'm'), `${file}: ${ref} has no "# vX.Y.Z" comment`);
+      }
+    }
+    // The same action at the same commit everywhere.
+    const pins = new Map<string, Set<string>>();
+    for (const file of files) for (const ref of uses(load(file))) {
+      const [action, sha] = ref.split('@') as [string, string];
+      pins.set(action, (pins.get(action) ?? new Set()).add(sha));
+    }
+    for (const [action, shas] of pins) assert.equal(shas.size, 1, `${action} is pinned to ${[...shas].join(' and ')}`);
+  });
+
   it('the lint catches broken workflows (negative check on a mutated ci.yml)', () => {
     const wf = structuredClone(load('ci.yml'));
     const job = (wf.jobs as Map).check as Map;
@@ -163,9 +180,9 @@ describe('GitHub workflows', () => {
       assert.ok('push' in on && 'pull_request' in on);
       assert.deepEqual(wf.permissions, { contents: 'read' });
     });
-    it('installs, lints, typechecks, tests, checks Terraform format and builds the image', () => {
+    it('installs, lints, typechecks, tests, checks Terraform format, validates it and builds the image', () => {
       const text = runs(wf);
-      for (const cmd of ['npm ci', 'npm run lint', 'npm run typecheck', 'npm test', 'terraform fmt -check -recursive', 'docker build', 'npm run smoke']) {
+      for (const cmd of ['npm ci', 'npm run lint', 'npm run typecheck', 'npm test', 'terraform fmt -check -recursive', 'terraform init -backend=false', 'terraform validate', 'docker build', 'npm run smoke']) {
         assert.ok(text.includes(cmd), `ci.yml never runs "${cmd}"`);
       }
       assert.ok(uses(wf).some((u) => u.startsWith('actions/setup-node@')));
@@ -186,7 +203,25 @@ describe('GitHub workflows', () => {
         assert.ok(k in env, `${k} not set`);
       }
       const all = readFileSync(`${DIR}azure-dev.yml`, 'utf8');
-      assert.doesNotMatch(all, /secrets\.|CLIENT_SECRET|AZURE_CREDENTIALS/);
+      assert.doesNotMatch(all, /CLIENT_SECRET|AZURE_CREDENTIALS|client-secret|creds:/);
+      // The only secrets are the app's own, which Terraform moves into Key Vault.
+      const secrets = [...all.matchAll(/\$\{\{\s*secrets\.(\w+)/g)].map((m) => m[1]).sort();
+      assert.deepEqual(secrets, ['API_KEY', 'AUTH_JWT_SECRET']);
+    });
+    it('runs only where the Azure variables are set (forks skip it instead of failing)', () => {
+      const job = (wf.jobs as Map).deploy as Map;
+      for (const v of ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_SUBSCRIPTION_ID', 'AZURE_ENV_NAME']) {
+        assert.match(String(job.if), new RegExp(`vars\\.${v} != ''`), `job if does not require ${v}`);
+      }
+    });
+    it('with a staging slot: smoke-checks the slot, then swaps it into production, then checks production', () => {
+      const text = runs(wf);
+      const order = ['azd deploy --no-prompt', 'azd env get-value STAGING_URL', 'npm run smoke -- "$staging"', 'az webapp deployment slot swap', 'npm run smoke -- "$(azd env get-value APP_URL)"'];
+      const at = order.map((cmd) => text.indexOf(cmd));
+      assert.ok(at.every((i) => i >= 0), `missing one of ${order.join(', ')}`);
+      assert.deepEqual([...at].sort((a, b) => a - b), at, 'steps out of order');
+      assert.match(text, /--slot staging[\s\\]+--target-slot production/);
+      assert.ok(uses(wf).some((u) => u.startsWith('azure/login@')), 'the swap needs the Azure CLI signed in (OIDC)');
     });
     it('provisions, deploys, then smoke-checks the live URL', () => {
       const text = runs(wf);
@@ -197,9 +232,9 @@ describe('GitHub workflows', () => {
       assert.ok(uses(wf).some((u) => u.startsWith('Azure/setup-azd@')));
       assert.ok(uses(wf).some((u) => u.startsWith('hashicorp/setup-terraform@')));
     });
-    it('switches Terraform to the remote state azd reads from infra/provider.conf.json', () => {
+    it('switches Terraform to the remote state azd reads from infra/azure/provider.conf.json', () => {
       assert.match(runs(wf), /backend "azurerm"/);
-      const conf = JSON.parse(readFileSync(`${ROOT}infra/provider.conf.json`, 'utf8')) as Record<string, unknown>;
+      const conf = JSON.parse(readFileSync(`${ROOT}infra/azure/provider.conf.json`, 'utf8')) as Record<string, unknown>;
       for (const k of ['resource_group_name', 'storage_account_name', 'container_name', 'key']) assert.ok(k in conf, k);
       assert.equal(conf.storage_account_name, '${RS_STORAGE_ACCOUNT}');
     });

@@ -147,3 +147,18 @@ test('a token that expires while the socket is open closes it with 4001 Token ex
   await other.nextOf('message', 2000, (m) => m.text === 'unaffected');
   other.close();
 });
+
+test('npm run token mints a token the server accepts, with the name and rooms asked for', async () => {
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['scripts/token.ts', '--sub', 'alice', '--name', 'Alice', '--rooms', 'lobby,team-*', '--ttl', '1h'], { env: { ...process.env, AUTH_JWT_SECRET: SECRET }, timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
+  );
+  const s = await authServer();
+  const c = await TestClient.connect(withToken(s, out));
+  assert.deepEqual(await c.nextOf('welcome').then((w) => [w.user, w.name]), ['alice', 'Alice']);
+  c.send({ type: 'join', room: 'team-x', name: 'x' });
+  await c.nextOf('welcome', 2000, (w) => w.room === 'team-x');
+  c.send({ type: 'join', room: 'other', name: 'x' });
+  assert.equal((await c.nextOf('error')).reason, 'forbidden');
+  c.close();
+});

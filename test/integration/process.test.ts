@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { TestClient } from '../helpers/client.ts';
 import { freePort, runService, waitHealthy } from '../helpers/process.ts';
+import { eventually } from '../helpers/server.ts';
 import { tcpSocketOf } from '../../src/realtime/ws-internals.ts';
 
 for (const [name, value] of [
@@ -13,6 +14,8 @@ for (const [name, value] of [
   ['PING_INTERVAL_MS', '-5'],
   ['ALLOWED_ORIGINS', 'not-an-origin'],
   ['TRUST_PROXY', 'maybe'],
+  ['ALLOWED_HOSTS', 'exa mple.com'],
+  ['HISTORY_MAX_BYTES', '10'],
 ] as const) {
   test(`a bad ${name} stops start-up: exit 1, one line naming it, no stack trace`, async () => {
     const service = runService({ [name]: value });
@@ -74,15 +77,20 @@ test('SIGTERM: every socket gets 1001, /readyz is 503 while draining, exit 0 wit
   assert.equal(lines.at(-1)?.msg, 'stopped', 'logs flushed to the last line');
 });
 
-test('a second signal exits at once with a non-zero code', async () => {
-  const port = await freePort();
-  const service = runService({ PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_TIMEOUT_MS: '20000' });
-  await waitHealthy(port);
-  const stalled = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
-  tcpSocketOf(stalled.ws)!.pause();
-  service.child.kill('SIGTERM'); // the stalled socket keeps the drain busy for a moment
-  await new Promise((r) => setTimeout(r, 100));
-  service.child.kill('SIGTERM');
-  const { code } = await service.exited;
-  assert.equal(code, 143);
-});
+for (const [signal, exitCode] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  test(`a second ${signal} exits at once with ${exitCode}`, async () => {
+    const port = await freePort();
+    const service = runService({ PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_TIMEOUT_MS: '20000' });
+    await waitHealthy(port);
+    const stalled = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
+    tcpSocketOf(stalled.ws)!.pause();
+    service.child.kill(signal); // the stalled socket keeps the drain busy
+    await eventually(() => service.stdout().includes('"signal received"'), 5000, 'the first signal to be handled');
+    const start = Date.now();
+    service.child.kill(signal);
+    const { code } = await service.exited;
+    assert.equal(code, exitCode);
+    assert.ok(Date.now() - start < 5000, 'at once, not after the drain');
+    assert.match(service.stdout(), /second signal: exiting at once/);
+  });
+}

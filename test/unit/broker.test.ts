@@ -39,11 +39,11 @@ test('the memory broker keeps HISTORY_SIZE messages a room and replays after sin
   for (let i = 1; i <= 5; i++) await broker.publish({ room: 'r', from: 'a', text: `t${i}`, ts: i });
   await broker.publish({ room: 'other', from: 'a', text: 'x', ts: 0 });
   assert.deepEqual(seen.map((m) => m.id), ['1', '2', '3', '4', '5', '1']);
-  assert.deepEqual(await broker.history('r', '3'), { messages: seen.slice(3, 5), truncated: false });
+  assert.deepEqual(await broker.history('r', '3'), { messages: seen.slice(3, 5), truncated: false, last: '5' });
   assert.deepEqual((await broker.history('r', '1')).truncated, true);
   assert.deepEqual((await broker.history('r', '2')).messages.map((m) => m.text), ['t3', 't4', 't5']);
   assert.equal((await broker.history('r', '2')).truncated, false);
-  assert.deepEqual(await broker.history('empty', '0'), { messages: [], truncated: false });
+  assert.deepEqual(await broker.history('empty', '0'), { messages: [], truncated: false, last: '0' });
 });
 
 test('Redis replies become typed values; anything malformed is dropped', () => {

@@ -77,3 +77,25 @@ test('a Node older than engines.node stops npm start with one line naming the ve
   assert.equal(nodeVersionProblem('v20.20.2', pkg.engines.node)?.includes('24'), true);
   assert.match(await readFile(new URL('../../.npmrc', import.meta.url), 'utf8'), /^engine-strict=true$/m);
 });
+
+test('identity settings: secrets too short or unresolved Key Vault references stop start-up naming the variable, never showing the secret', async () => {
+  const { parseIdentityConfig } = await import('../../src/config/identity.ts');
+  const refused = (env: Record<string, string>, variable: string): void => {
+    assert.throws(() => parseConfig(env), (err: unknown) => err instanceof ConfigError && err.variable === variable, JSON.stringify(env));
+  };
+  refused({ AUTH_JWT_SECRET: 'short-secret' }, 'AUTH_JWT_SECRET');
+  assert.throws(() => parseConfig({ AUTH_JWT_SECRET: 'short-secret' }), (err: unknown) => err instanceof Error && !err.message.includes('short-secret') && err.message.includes('12 bytes'));
+  refused({ AUTH_JWT_SECRET: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/jwt/)' }, 'AUTH_JWT_SECRET');
+  refused({ API_KEY: '@Microsoft.KeyVault(VaultName=kv;SecretName=api-key)' }, 'API_KEY');
+  refused({ API_KEY: 'too-short' }, 'API_KEY');
+  refused({ AUTH_JWKS_URL: 'https://idp.example/keys' }, 'AUTH_ISSUER');
+  refused({ AUTH_JWKS_URL: 'https://idp.example/keys', AUTH_ISSUER: 'https://idp.example/' }, 'AUTH_AUDIENCE');
+  refused({ AUTH_JWKS_URL: 'http://idp.example/keys', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' }, 'AUTH_JWKS_URL');
+  refused({ AUTH_ISSUER: 'https://idp.example/' }, 'AUTH_ISSUER');
+  refused({ API_RATE_LIMIT_PER_SEC: '0' }, 'API_RATE_LIMIT_PER_SEC');
+  assert.equal(parseIdentityConfig({}).auth, undefined, 'anonymous by default');
+  const both = parseIdentityConfig({ AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_JWKS_URL: 'http://127.0.0.1:1/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a', API_KEY: 'k'.repeat(32) });
+  assert.equal(both.auth?.secret?.length, 32);
+  assert.equal(both.auth?.jwksUrl?.href, 'http://127.0.0.1:1/jwks');
+  assert.equal(both.apiKey, 'k'.repeat(32));
+});

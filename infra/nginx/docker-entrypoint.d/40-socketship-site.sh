@@ -9,12 +9,22 @@
 # certificate (or an operator replaces the files), the watcher switches to tls.conf if needed
 # and reloads nginx gracefully. Open connections stay on the old workers; nothing restarts.
 # It reloads only when the certificate or key content changed and `nginx -t` accepts it, so a
-# half-written renewal is retried on the next check, never loaded.
+# half-written renewal is retried on the next check, never loaded. Each round it writes the time
+# to /run/socketship/watcher.heartbeat, which the health check (healthcheck.sh) reads: a watcher
+# that died or hangs turns the proxy unhealthy.
 set -eu
 
 me=socketship-site
 dir=/etc/nginx/conf.d/socketship
+state_dir=/run/socketship
 log() { printf '%s: %s\n' "$me" "$*"; }
+
+# What the health check found, served to Prometheus on port 9145 (default.conf); empty until its
+# first run, so a scrape before that succeeds.
+mkdir -p "$state_dir/metrics"
+: >"$state_dir/metrics/proxy.prom"
+chmod 0755 "$state_dir" "$state_dir/metrics"
+chmod 0644 "$state_dir/metrics/proxy.prom"
 
 case "${PROXY_MODE:-http}" in
     http)
@@ -60,10 +70,16 @@ else
     log "serving HTTPS for $DOMAIN with $TLS_CERT_FILE"
 fi
 
+heartbeat() {
+    date +%s >"$state_dir/watcher.heartbeat.tmp" && mv -f "$state_dir/watcher.heartbeat.tmp" "$state_dir/watcher.heartbeat"
+}
+
 watch_certificate() {
     loaded=$1
     refused=
+    heartbeat
     while sleep "$interval"; do
+        heartbeat
         now=$(state)
         [ "$now" != "$loaded" ] && [ "$now" != "$refused" ] || continue
         previous=$(readlink "$dir/active.conf")
@@ -87,4 +103,5 @@ watch_certificate() {
 
 # Detached from the entrypoint: it lives beside nginx for the container's lifetime.
 watch_certificate "$current" </dev/null &
+echo "$!" >"$state_dir/watcher.pid"
 log "watching $TLS_CERT_FILE every ${interval}s"

@@ -20,7 +20,8 @@ import { nextId, parseId } from '../../protocol/ids.ts';
 import { NO_LISTENER, type Broker, type ChatMessage, type History } from '../broker.ts';
 import { createRedisConnection, errorText } from './connection.ts';
 import { judgeHistory } from './history.ts';
-import { redisKeys } from './keys.ts';
+import { entraIdCredentials } from './entra.ts';
+import { DEFAULT_KEY_PREFIX, redisKeys } from './keys.ts';
 import { createPresence } from './presence.ts';
 import { createPublisher } from './publish.ts';
 import { createRoomReader } from './reader.ts';
@@ -35,10 +36,18 @@ export interface RedisBrokerOptions {
   displayUrl: string;
   historySize: number;
   presenceTtlMs: number;
+  /** A room's stream expires this long after its last message (HISTORY_TTL_MS). Default 24 h. */
+  historyTtlMs?: number;
   logger: Logger;
   metrics: BrokerMetrics;
-  /** Prefix of every key. Default `socketship:`. */
+  /** Prefix of every key, with a hash tag so that every key lands in one cluster slot. Default `{socketship}:`. */
   keyPrefix?: string;
+  /** A Redis Cluster (OSS cluster API), discovered from `url`. Default false. */
+  cluster?: boolean;
+  /** `entra-id`: a Microsoft Entra ID token from the managed identity instead of a password. Default `password` (the URL's, if any). */
+  auth?: 'password' | 'entra-id';
+  /** With `entra-id`: the client id of a user-assigned managed identity; else the system-assigned one. */
+  azureClientId?: string | undefined;
   /** A message Redis cannot take within this long is refused (the sender gets 1013). Default 10 s. */
   publishTimeoutMs?: number;
 }
@@ -54,13 +63,23 @@ const EVENTS_MAXLEN = 1000;
 
 export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const { logger, metrics, historySize } = options;
-  const keys = redisKeys(options.keyPrefix ?? 'socketship:');
+  const keys = redisKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
   const retention = historySize + DELIVERY_MARGIN;
   const instanceId = randomBytes(6).toString('hex');
   let listener = NO_LISTENER;
   let closing = false;
 
-  const conn = createRedisConnection({ url: options.url, displayUrl: options.displayUrl, instanceId, logger, metrics, onReady: () => void resync() });
+  const conn = createRedisConnection({
+    url: options.url,
+    displayUrl: options.displayUrl,
+    instanceId,
+    logger,
+    metrics,
+    cluster: options.cluster ?? false,
+    slotKey: keys.events,
+    credentials: options.auth === 'entra-id' ? entraIdCredentials({ clientId: options.azureClientId, logger }) : undefined,
+    onReady: () => void resync(),
+  });
   const rosters = createRosters(conn, keys, instanceId, options.presenceTtlMs, logger, metrics);
   const presence = createPresence({ conn, keys, instanceId, ttlMs: options.presenceTtlMs, logger, metrics, announce: (room, total) => listener.presence(room, total) });
   const reader = createRoomReader({
@@ -82,6 +101,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     keys,
     instanceId,
     retention,
+    ttlMs: options.historyTtlMs ?? 86_400_000,
     timeoutMs: options.publishTimeoutMs ?? 10_000,
     logger,
     metrics,
@@ -106,7 +126,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     if (closing) return;
     publisher.expire();
     for (const room of reader.sweep((r) => presence.hasLocal(r))) presence.forget(room);
-    if (!conn.cmd.isReady) return;
+    if (!conn.cmdReady()) return;
     if (needResync) {
       needResync = false;
       return resync();
@@ -135,7 +155,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const chat = toChatMessage(room, entry);
       if (chat) messages.push(chat);
     }
-    return { messages, truncated };
+    return { messages, truncated, last: entries.at(-1)?.id ?? reply.lastId };
   }
 
   return {
@@ -145,7 +165,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     },
     presence(room, localMembers) {
       if (localMembers > 0) {
-        if (conn.cmd.isReady) void reader.follow(room).catch(() => {});
+        if (conn.cmdReady()) void reader.follow(room).catch(() => {});
         else reader.touch(room);
       } else {
         reader.linger(room);
@@ -153,27 +173,28 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       presence.setLocal(room, localMembers);
     },
     typing(room, names) {
-      if (!conn.cmd.isReady || names.length === 0) return; // ephemeral: nothing waits for Redis
+      if (!conn.cmdReady() || names.length === 0) return; // ephemeral: nothing waits for Redis
       const fields = { kind: 'typing', room, names: JSON.stringify(names.slice(0, TYPING_REPORT_MAX)) };
       void timed(metrics, 'typing', conn.cmd.xAdd(keys.events, '*', fields, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } })).catch(() => {});
     },
     roster: (room, members) => rosters.set(room, members),
     members(room) {
-      if (!conn.cmd.isReady) return Promise.reject(new Error('redis unavailable'));
+      if (!conn.cmdReady()) return Promise.reject(new Error('redis unavailable'));
       return timed(metrics, 'presence', rosters.get(room));
     },
     async disconnect(sub) {
-      if (!conn.cmd.isReady) throw new Error('redis unavailable');
+      if (!conn.cmdReady()) throw new Error('redis unavailable');
       await timed(metrics, 'publish', conn.cmd.xAdd(keys.events, '*', { kind: 'disconnect', sub }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } }));
     },
     async history(room, since): Promise<History> {
       if (since === undefined) {
         // From now on: the room is read from its current end (or from when Redis is back).
-        if (conn.cmd.isReady) await reader.follow(room).catch(() => {});
+        if (conn.cmdReady()) await reader.follow(room).catch(() => {});
         else reader.touch(room);
-        return { messages: [], truncated: false };
+        // Unknown while Redis is away: '0-0' then replays what is kept, which errs on the side of repeats the client drops by id.
+        return { messages: [], truncated: false, last: reader.cursorOf(room) ?? '0-0' };
       }
-      if (!conn.cmd.isReady) throw new Error('redis unavailable');
+      if (!conn.cmdReady()) throw new Error('redis unavailable');
       return timed(metrics, 'history', replay(room, since));
     },
     unavailableReason: () => (closing ? 'broker closing' : conn.unavailableReason()),
@@ -184,7 +205,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       presence.stop();
       // Whatever senders are still waiting for gets its chance to be stored.
       await publisher.drain(Date.now() + CLOSE_FLUSH_MS);
-      if (conn.cmd.isReady) {
+      if (conn.cmdReady()) {
         await presence.leave().catch((err: unknown) => logger.warn({ err: errorText(err) }, 'could not remove presence on close; it expires by itself'));
       }
       reader.stop();

@@ -1,10 +1,12 @@
 // Two connections to Redis: one for commands, one for the blocking XREAD (a blocked connection
-// can run nothing else). Both reconnect forever with capped, jittered exponential backoff.
-import { ClientClosedError, ClientOfflineError, ErrorReply, createClient } from 'redis';
+// can run nothing else). Both reconnect forever with capped, jittered exponential backoff. Each is
+// a single client, or a cluster client when REDIS_CLUSTER is set (clients.ts).
+import { ClientClosedError, ClientOfflineError, ErrorReply } from 'redis';
 import type { Logger } from '../../log/logger.ts';
 import type { BrokerMetrics } from '../../metrics/metrics.ts';
+import { createLink, type CredentialsProvider, type NodeClient, type RedisClient } from './clients.ts';
 
-export type RedisClient = ReturnType<typeof createClient>;
+export type { CredentialsProvider, NodeClient, RedisClient } from './clients.ts';
 
 export interface RedisConnectionOptions {
   url: string;
@@ -13,13 +15,27 @@ export interface RedisConnectionOptions {
   instanceId: string;
   logger: Logger;
   metrics: BrokerMetrics;
+  /** A Redis Cluster (OSS cluster API): follow MOVED/ASK, discover the nodes from `url`. */
+  cluster: boolean;
+  /** A key of the deployment (they all share one hash slot): its node is the one the broker uses. */
+  slotKey: string;
+  /** Credentials instead of the URL's password (Microsoft Entra ID): a provider for each client. */
+  credentials?: ((client: { oneConnection: boolean }) => CredentialsProvider) | undefined;
   /** Called each time both connections are ready again (first connect included). */
   onReady(): void;
 }
 
 export interface RedisConnection {
+  /** Commands, routed by key. */
   readonly cmd: RedisClient;
+  /** The blocking XREAD, and nothing else. */
   readonly reader: RedisClient;
+  /** The command and the reader connection to the node that holds the broker's keys. */
+  nodes(): Promise<{ cmd: NodeClient; reader: NodeClient }>;
+  /** Counts the reader's (re)connections: its CLIENT ID changes with each. */
+  readerEpoch(): number;
+  cmdReady(): boolean;
+  readerReady(): boolean;
   /** Both connections are ready. */
   isReady(): boolean;
   /** Resolves when both connections are ready, or after `ms`. */
@@ -42,44 +58,42 @@ export function surelyNotStored(err: unknown): boolean {
 }
 
 export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message || err.name : String(err);
+  const text = err instanceof Error ? err.message || err.name : String(err);
+  // A single client talking to a cluster gets MOVED for every key of another node's slots.
+  return text.startsWith('MOVED ') ? `${text} (a clustered Redis: set REDIS_CLUSTER=true)` : text;
 }
 
 export function createRedisConnection(options: RedisConnectionOptions): RedisConnection {
   const { logger, metrics, displayUrl, instanceId } = options;
-  const clientOptions = {
-    url: options.url,
-    // Commands fail at once while disconnected instead of queueing unseen: the publisher's outbox
-    // decides what waits and for how long.
-    disableOfflineQueue: true,
-    socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => reconnectDelay(retries) },
-  };
-  const cmd: RedisClient = createClient({ ...clientOptions, name: `socketship-${instanceId}` });
-  const reader: RedisClient = createClient({ ...clientOptions, name: `socketship-${instanceId}-reader` });
+  const linkOptions = { url: options.url, cluster: options.cluster, slotKey: options.slotKey, credentials: options.credentials, reconnectDelay: (retries: number) => reconnectDelay(retries) };
+  const cmd = createLink({ ...linkOptions, name: `socketship-${instanceId}` });
+  const reader = createLink({ ...linkOptions, name: `socketship-${instanceId}-reader` });
   let closing = false;
   let lastError: string | undefined;
   let everReady = false;
+  let readerEpoch = 0;
   let waiters: (() => void)[] = [];
 
-  const isReady = (): boolean => cmd.isReady && reader.isReady;
+  const isReady = (): boolean => cmd.isReady() && reader.isReady();
   function wake(): void {
     for (const done of waiters.splice(0)) done();
   }
 
-  for (const [client, role] of [[cmd, 'commands'], [reader, 'reader']] as const) {
-    client.on('error', (err: unknown) => {
+  for (const [link, role] of [[cmd, 'commands'], [reader, 'reader']] as const) {
+    link.on('error', (err: unknown) => {
       lastError = errorText(err);
       metrics.brokerConnected(false);
       if (!closing) logger.warn({ role, err: lastError, redis: displayUrl }, 'redis error');
     });
-    client.on('reconnecting', () => {
+    link.on('reconnecting', () => {
       if (role === 'commands') metrics.brokerReconnect();
     });
-    client.on('ready', () => {
+    link.on('ready', () => {
+      if (role === 'reader') readerEpoch++;
       if (!isReady()) return;
       lastError = undefined;
       metrics.brokerConnected(true);
-      logger.info({ redis: displayUrl, instance: instanceId, reconnect: everReady }, 'redis ready');
+      logger.info({ redis: displayUrl, instance: instanceId, cluster: options.cluster, reconnect: everReady }, 'redis ready');
       everReady = true;
       wake();
       options.onReady();
@@ -90,8 +104,12 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   void reader.connect().catch((err: unknown) => logger.error({ err: errorText(err) }, 'redis reader connection given up'));
 
   return {
-    cmd,
-    reader,
+    cmd: cmd.commands,
+    reader: reader.commands,
+    nodes: async () => ({ cmd: await cmd.node(), reader: await reader.node() }),
+    readerEpoch: () => readerEpoch,
+    cmdReady: () => cmd.isReady(),
+    readerReady: () => reader.isReady(),
     isReady,
     untilReady(ms) {
       if (isReady() || closing) return Promise.resolve();

@@ -1,4 +1,12 @@
-// Every key the broker uses, named in one place. All keys of one deployment share a prefix.
+// Every key the broker uses, named in one place. All keys of one deployment share a prefix, and
+// the prefix carries a hash tag (`{socketship}:`): Redis Cluster, and Azure Managed Redis with
+// either clustering policy, put every key whose tag is the same in the same hash slot. The broker's
+// multi-key commands (one XREAD over every followed room plus the events stream) and its Lua
+// scripts (an instance's hash, the instances set and the events stream together; the count script
+// even builds hash keys from the prefix) would otherwise be refused with CROSSSLOT. The price:
+// one deployment's keys all live on one shard, so clustering adds availability, not throughput.
+
+export const DEFAULT_KEY_PREFIX = '{socketship}:';
 
 export interface RedisKeys {
   /** The stream of a room: its history, id source and delivery log. */
@@ -15,7 +23,20 @@ export interface RedisKeys {
   readonly rosterHashPrefix: string;
 }
 
-export function redisKeys(prefix: string): RedisKeys {
+/**
+ * The hash tag Redis Cluster takes from a key: the text between the first `{` and the next `}`,
+ * when that is not empty (the cluster specification's rule). Undefined when the key has none.
+ */
+export function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
+export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
+  // Whatever follows the prefix (room names are user input) must never decide the slot.
+  if (hashTagOf(prefix) === undefined) throw new Error(`redis key prefix ${JSON.stringify(prefix)} has no hash tag like {name}: keys used together would land in different cluster slots`);
   const roomPrefix = `${prefix}room:`;
   return {
     room: (room) => roomPrefix + room,

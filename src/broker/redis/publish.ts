@@ -18,6 +18,8 @@ export interface PublisherOptions {
   instanceId: string;
   /** Entries a room stream keeps (MAXLEN ~). */
   retention: number;
+  /** A room's stream expires this long after its last message (PEXPIRE on every publish). */
+  ttlMs: number;
   /** A message Redis cannot take within this long is refused. */
   timeoutMs: number;
   logger: Logger;
@@ -51,7 +53,7 @@ interface Outgoing {
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
-  const { conn, keys, logger, metrics, retention, timeoutMs } = options;
+  const { conn, keys, logger, metrics, retention, timeoutMs, ttlMs } = options;
   let outbox: Outgoing[] = [];
   let pumping = false;
   let published = 0;
@@ -67,9 +69,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
   async function store(o: Outgoing): Promise<string> {
     const { room, from, text, ts, sender } = o.draft;
-    const reply = o.uncertain
-      ? await evalScript(conn.cmd, PUBLISH_ONCE, [keys.room(room)], [String(retention), o.pid, from, text, String(ts), sender ?? ''])
-      : await conn.cmd.xAdd(keys.room(room), '*', { from, text, ts: String(ts), pid: o.pid, ...(sender ? { sender } : {}) }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: retention } });
+    const key = keys.room(room);
+    // Every write renews the room's expiry: a room nobody speaks in for ttlMs is gone from Redis.
+    const [reply] = o.uncertain
+      ? [await evalScript(conn.cmd, PUBLISH_ONCE, [key], [String(retention), o.pid, from, text, String(ts), sender ?? '', String(ttlMs)])]
+      : await Promise.all([
+          conn.cmd.xAdd(key, '*', { from, text, ts: String(ts), pid: o.pid, ...(sender ? { sender } : {}) }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: retention } }),
+          conn.cmd.pExpire(key, ttlMs), // sent after XADD on the same connection, so the key exists
+        ]);
     const id = parseStreamId(reply);
     if (id === undefined) throw new Error('unexpected reply to XADD');
     return id;

@@ -6,7 +6,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { BrokerMetrics } from '../../metrics/metrics.ts';
 import { compareIdText } from '../../protocol/ids.ts';
 import type { ChatMessage } from '../broker.ts';
-import { errorText, type RedisConnection } from './connection.ts';
+import { errorText, type NodeClient, type RedisConnection } from './connection.ts';
 import type { RedisKeys } from './keys.ts';
 import { parseEntries, parseInteger, parseXRead, toChatMessage, type StreamEntry } from './replies.ts';
 
@@ -36,6 +36,8 @@ export interface RoomReader {
   linger(room: string): void;
   /** The room is followed and its cursor is known. */
   following(room: string): boolean;
+  /** The last id delivered for `room`, once followed. */
+  cursorOf(room: string): string | undefined;
   /** Resolves once every message up to `target` of `room` has been delivered here. */
   delivered(room: string, target: string): Promise<void>;
   /** Forgets rooms nobody here needs any more; returns them. */
@@ -59,20 +61,27 @@ export function createRoomReader(options: RoomReaderOptions): RoomReader {
   const { conn, keys, logger, metrics } = options;
   const watched = new Map<string, Watch>();
   let eventsCursor: string | undefined;
-  let readerId: number | undefined;
+  /** Who to unblock: the reader's connection id on the node of the broker's keys, and the command connection to that node. */
+  let blocked: { id: number; epoch: number; readerNode: NodeClient; cmdNode: NodeClient } | undefined;
   let readGeneration = 0;
   let reading = false;
   let stopped = false;
-  conn.reader.on('ready', () => {
-    readerId = undefined; // a new connection has a new id
-  });
+
+  /** A new connection, or another node (a cluster failover), has a new id. */
+  async function whoIsBlocked(): Promise<void> {
+    const epoch = conn.readerEpoch();
+    const nodes = await conn.nodes();
+    if (blocked && blocked.epoch === epoch && blocked.readerNode === nodes.reader && blocked.cmdNode === nodes.cmd) return;
+    const id = parseInteger(await nodes.reader.clientId());
+    blocked = id === undefined ? undefined : { id, epoch, readerNode: nodes.reader, cmdNode: nodes.cmd };
+  }
 
   /** Makes the reader start over with the current set of rooms (CLIENT UNBLOCK ends its XREAD at once). */
   function unblock(): void {
     const generation = readGeneration;
     const once = (): void => {
-      if (!reading || readGeneration !== generation || readerId === undefined || !conn.cmd.isReady) return;
-      conn.cmd.clientUnblock(readerId, 'TIMEOUT').catch(() => {});
+      if (!reading || readGeneration !== generation || blocked === undefined || !conn.cmdReady()) return;
+      blocked.cmdNode.clientUnblock(blocked.id, 'TIMEOUT').catch(() => {});
     };
     once();
     // The XREAD may not have reached Redis yet when the first UNBLOCK does; try once more.
@@ -133,7 +142,7 @@ export function createRoomReader(options: RoomReaderOptions): RoomReader {
   }
 
   async function readOnce(): Promise<void> {
-    readerId ??= parseInteger(await conn.reader.clientId());
+    await whoIsBlocked();
     const streams = [{ key: keys.events, id: eventsCursor ?? '$' }];
     for (const [room, w] of watched) if (w.cursor !== undefined) streams.push({ key: keys.room(room), id: w.cursor });
     readGeneration++;
@@ -157,6 +166,7 @@ export function createRoomReader(options: RoomReaderOptions): RoomReader {
       if (w) w.lingerUntil = Date.now() + LINGER_MS;
     },
     following: (room) => watched.get(room)?.cursor !== undefined,
+    cursorOf: (room) => watched.get(room)?.cursor,
     delivered(room, target) {
       const w = touch(room);
       if (w.cursor !== undefined && compareIdText(w.cursor, target) >= 0) return Promise.resolve();
@@ -192,7 +202,7 @@ export function createRoomReader(options: RoomReaderOptions): RoomReader {
     },
     async run() {
       while (!stopped) {
-        if (!conn.reader.isReady) {
+        if (!conn.readerReady()) {
           await conn.untilReady(1000);
           continue;
         }

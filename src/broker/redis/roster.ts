@@ -8,7 +8,7 @@ import type { Member, Roster } from '../broker.ts';
 import { errorText, type RedisConnection } from './connection.ts';
 import type { RedisKeys } from './keys.ts';
 import { parseRosterReply } from './replies.ts';
-import { evalScript, ROSTER } from './scripts.ts';
+import { evalScript, ROSTER, ROSTER_SET } from './scripts.ts';
 import { timed } from './timed.ts';
 
 export interface Rosters {
@@ -22,22 +22,18 @@ export function createRosters(conn: RedisConnection, keys: RedisKeys, instanceId
   const own = keys.rosterHashPrefix + instanceId;
   const local = new Map<string, string>();
 
-  async function write(room: string): Promise<void> {
-    const json = local.get(room);
-    if (json === undefined) await conn.cmd.hDel(own, room);
-    else await conn.cmd.multi().hSet(own, room, json).pExpire(own, ttlMs).exec();
-  }
+  const write = (replace: boolean, pairs: string[]): Promise<unknown> => evalScript(conn.cmd, ROSTER_SET, [own], [String(ttlMs), replace ? '1' : '0', ...pairs]);
 
   return {
     set(room, members) {
       if (members.length > 0) local.set(room, JSON.stringify(members.slice(0, ROSTER_MAX)));
       else local.delete(room);
-      if (!conn.cmd.isReady) return; // written whole on reconnect
-      void timed(metrics, 'presence', write(room)).catch((err: unknown) => logger.debug({ err: errorText(err) }, 'roster update deferred'));
+      if (!conn.cmdReady()) return; // written whole on reconnect
+      void timed(metrics, 'presence', write(false, [room, local.get(room) ?? ''])).catch((err: unknown) => logger.debug({ err: errorText(err) }, 'roster update deferred'));
     },
     async rewrite() {
       if (local.size === 0) return;
-      await conn.cmd.multi().del(own).hSet(own, Object.fromEntries(local)).pExpire(own, ttlMs).exec();
+      await write(true, [...local].flat());
     },
     async get(room) {
       const reply = parseRosterReply(await evalScript(conn.cmd, ROSTER, [keys.instances], [keys.instanceHashPrefix, keys.rosterHashPrefix, room]), ROSTER_MAX * 10);

@@ -58,6 +58,14 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 for i = 2, #ARGV do redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000, '*', 'room', ARGV[i]) end
 return 1`);
 
+/** KEYS: own roster. ARGV: ttl ms, replace (1/0), then room, JSON list pairs ('' removes the room). */
+export const ROSTER_SET = script(`if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
+for i = 3, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`);
+
 /**
  * KEYS: instances. ARGV: count hash prefix, roster hash prefix, room. The room's member count over
  * live instances, then each live instance's roster of it (a JSON list, or false).
@@ -86,17 +94,25 @@ end
 return {1, last, deleted, redis.call('XREVRANGE', KEYS[1], '+', ARGV[1], 'COUNT', ARGV[2])}`);
 
 /**
- * KEYS: room stream. ARGV: maxlen, publish id, from, text, ts, sender ('' for a user). A retry after an unknown outcome
- * (the connection dropped before the reply): the entry is added only if it is not already there.
+ * KEYS: room stream. ARGV: maxlen, publish id, from, text, ts, sender ('' for a user), ttl ms. A retry
+ * after an unknown outcome (the connection dropped before the reply): the entry is added only if it
+ * is not already there. Either way the stream's expiry is renewed, as on every publish.
  */
 export const PUBLISH_ONCE = script(`local recent = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])
 for _, e in ipairs(recent) do
   local f = e[2]
   for i = 1, #f, 2 do
-    if f[i] == 'pid' and f[i + 1] == ARGV[2] then return e[1] end
+    if f[i] == 'pid' and f[i + 1] == ARGV[2] then
+      redis.call('PEXPIRE', KEYS[1], ARGV[7])
+      return e[1]
+    end
   end
 end
+local id
 if ARGV[6] ~= '' then
-  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2], 'sender', ARGV[6])
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2], 'sender', ARGV[6])
+else
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2])
 end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2])`);
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return id`);

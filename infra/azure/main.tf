@@ -68,8 +68,11 @@ resource "azurerm_service_plan" "main" {
   location            = azurerm_resource_group.main.location
   os_type             = "Linux"
   sku_name            = var.app_service_plan_sku
-  worker_count        = var.instance_count
-  tags                = local.tags
+  # With autoscale, the autoscale setting owns the instance count: null leaves this
+  # Optional+Computed argument to it (no ignore_changes needed, and turning autoscale off
+  # hands the count back to instance_count).
+  worker_count = var.autoscale_enabled ? null : var.instance_count
+  tags         = local.tags
 }
 
 resource "azurerm_linux_web_app" "app" {
@@ -81,7 +84,8 @@ resource "azurerm_linux_web_app" "app" {
 
   https_only = true
   # WebSocket clients must not be pinned by an ARRAffinity cookie: a reconnect may
-  # land on any healthy instance (chat state across instances is the broker's job).
+  # land on any healthy instance, and with Redis (always there when there can be more
+  # than one instance) every instance serves every room.
   client_affinity_enabled = false
   # No FTP / Web Deploy passwords: images arrive through the registry only.
   ftp_publish_basic_authentication_enabled       = false
@@ -119,24 +123,12 @@ resource "azurerm_linux_web_app" "app" {
     }
   }
 
-  app_settings = {
-    # The port the container listens on (the app's default PORT).
-    WEBSITES_PORT = "8080"
-    # The container needs no persistent /home share.
-    WEBSITES_ENABLE_APP_SERVICE_STORAGE = "false"
-    # App Service terminates TLS and sets X-Forwarded-For / -Proto.
-    TRUST_PROXY = "true"
-    # Browsers may only open /ws from the app's own page (and any extra origins).
-    ALLOWED_ORIGINS  = join(",", concat([local.app_origin], var.extra_allowed_origins))
-    LOG_LEVEL        = var.log_level
-    PING_INTERVAL_MS = tostring(var.ping_interval_ms)
-    PONG_TIMEOUT_MS  = tostring(var.pong_timeout_ms)
-    MAX_CONNECTIONS  = tostring(local.max_connections)
-    REDIS_URL        = local.redis_url
-    # Nothing the provider manages itself belongs here: no DOCKER_REGISTRY_*
-    # (set from application_stack) and no WEBSITE_HEALTHCHECK_MAXPINGFAILURES
-    # (set from health_check_eviction_time_in_min).
-  }
+  # One set of settings for the site and its staging slot (app-settings.tf): a swap moves
+  # nothing but the image, and both pass the same policy tests.
+  app_settings = local.app_settings
+  # Key Vault references (AUTH_JWT_SECRET, API_KEY, a key-mode REDIS_URL) resolve with the
+  # user-assigned identity, which holds "Key Vault Secrets User" (secrets.tf).
+  key_vault_reference_identity_id = azurerm_user_assigned_identity.app.id
 
   logs {
     detailed_error_messages = false
@@ -159,11 +151,11 @@ resource "azurerm_linux_web_app" "app" {
     ]
   }
 
-  depends_on = [azurerm_role_assignment.app_acr_pull]
+  # AcrPull before the first pull; the Key Vault grant before the first start, or the
+  # references would not resolve.
+  depends_on = [azurerm_role_assignment.app_acr_pull, azurerm_role_assignment.app_key_vault_secrets]
 }
 
-# ---------------------------------------------------------------------------
-# Optional services (later issues) go below, e.g. an Azure Cache for Redis for the
-# broker (azurerm_redis_cache + a REDIS_URL app setting), each behind its own
-# variable so the default deployment stays as small as it is now.
-# ---------------------------------------------------------------------------
+# Optional parts, each behind its own variable so the default deployment stays small:
+# redis.tf (Azure Managed Redis), slot.tf (staging slot), autoscale.tf, domain.tf
+# (custom domain), secrets.tf (Key Vault).

@@ -47,3 +47,18 @@ output "APP_URL" {
 output "APP_WSS_URL" {
   value = "wss://${azurerm_linux_web_app.app.default_hostname}/ws"
 }
+
+output "AZURE_APPLICATION_INSIGHTS_NAME" {
+  value = azurerm_application_insights.main.name
+}
+
+output "STAGING_URL" {
+  # Empty without the staging slot. The workflow smoke-tests it before the swap.
+  value = var.staging_slot_enabled ? "https://${azurerm_linux_web_app_slot.staging[0].default_hostname}" : ""
+}
+
+output "CUSTOM_DOMAIN_VERIFICATION_ID" {
+  # The asuid TXT record value for custom_domain (not a secret, but the provider marks it so).
+  value     = azurerm_linux_web_app.app.custom_domain_verification_id
+  sensitive = true
+}
