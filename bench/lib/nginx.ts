@@ -35,7 +35,10 @@ export async function startNginx(appPort: number): Promise<RunningNginx> {
     /^\s*include\s+\S*active\.conf;\s*$/m,
     `server {\n    listen 127.0.0.1:${port};\n    server_name _;\n    include ${dir}/app.conf;\n}`,
   );
-  writeFileSync(join(dir, 'site.conf'), site);
+  // The template's temporary paths (the image's /var/cache/nginx) move into the prefix; the ones it does not set are added below.
+  const siteHere = site.replaceAll('/var/cache/nginx/', `${dir}/`);
+  writeFileSync(join(dir, 'site.conf'), siteHere);
+  const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].filter((t) => !new RegExp(`^\\s*${t}_temp_path\\s`, 'm').test(siteHere));
   writeFileSync(
     join(dir, 'nginx.conf'),
     [
@@ -46,7 +49,7 @@ export async function startNginx(appPort: number): Promise<RunningNginx> {
       'events { worker_connections 4096; }',
       'http {',
       `  access_log ${dir}/access.log;`,
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+      ...tempPaths.map((t) => `  ${t}_temp_path ${dir}/${t};`),
       `  include ${dir}/site.conf;`,
       '}',
       '',
