@@ -35,6 +35,12 @@ function translate(err: unknown): AuthError {
 }
 
 export function createTokenVerifier(auth: AuthConfig): VerifyToken {
+  // Imported once: handed the raw bytes, jose imports the key again for every token (measured:
+  // 34.5 against 20.5 µs a verification).
+  const secret = auth.secret;
+  let hmacKey: Promise<CryptoKey> | undefined;
+  const hs256Key = (bytes: Uint8Array<ArrayBuffer>): Promise<CryptoKey> =>
+    (hmacKey ??= crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']));
   const jwks = auth.jwksUrl ? createRemoteJWKSet(auth.jwksUrl, { cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: JWKS_TIMEOUT_MS }) : undefined;
   const common: JWTVerifyOptions = {
     clockTolerance: CLOCK_SKEW_S,
@@ -58,7 +64,7 @@ export function createTokenVerifier(auth: AuthConfig): VerifyToken {
       // The key is chosen by the algorithm the server expects, never by the token alone: an HS256
       // token is checked against the secret only, so an RSA public key cannot pose as a secret, and
       // `none` matches nothing.
-      if (alg === 'HS256' && auth.secret) return identityFromClaims((await jwtVerify(token, auth.secret, { ...common, algorithms: ['HS256'] })).payload);
+      if (alg === 'HS256' && secret) return identityFromClaims((await jwtVerify(token, await hs256Key(secret), { ...common, algorithms: ['HS256'] })).payload);
       if (jwks && (ASYMMETRIC as readonly (string | undefined)[]).includes(alg)) return identityFromClaims((await jwtVerify(token, jwks, { ...common, algorithms: [...ASYMMETRIC] })).payload);
     } catch (err) {
       throw translate(err);

@@ -5,7 +5,7 @@ import { ConfigError, type Env } from './error.ts';
 /** How upgrade tokens are verified. At least one of `secret` and `jwksUrl` is set. */
 export interface AuthConfig {
   /** HS256 tokens signed with this secret (AUTH_JWT_SECRET). */
-  secret: Uint8Array | undefined;
+  secret: Uint8Array<ArrayBuffer> | undefined;
   /** RS256/ES256 tokens whose keys come from this JWKS (AUTH_JWKS_URL). */
   jwksUrl: URL | undefined;
   /** Required `iss` (AUTH_ISSUER): always with a JWKS, optional with a secret. */
