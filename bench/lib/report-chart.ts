@@ -2,15 +2,12 @@
 import { SERVERS, type ServerName } from './args.ts';
 import { renderChart, type Panel } from './chart.ts';
 import type { Summary } from './report.ts';
-import { spread } from './stats.ts';
+import { scaled } from './stats.ts';
 
 export function chart(summary: readonly Summary[], servers: readonly ServerName[], subtitle: string): string {
   const pick = (scenario: string, metric: string): Summary | undefined => summary.find((f) => f.scenario === scenario && f.metric === metric);
   const bars = (f: Summary | undefined, scale = 1): Panel['groups'][number]['bars'] =>
-    servers.map((s) => {
-      const v = f?.servers[s];
-      return { label: SERVERS[s].label, value: v ? { ...v, median: v.median * scale, min: v.min * scale, max: v.max * scale } : spread([]) };
-    });
+    servers.map((s) => ({ label: SERVERS[s].label, value: scaled(f?.servers[s], scale) }));
   const panels: Panel[] = [
     {
       title: 'Broadcast latency p99',

@@ -2,11 +2,7 @@
 // connect storm by auth mode (Socketship only).
 import { renderChart, type Panel } from './chart.ts';
 import type { ScaleSummary, StormSummary } from './report-scale.ts';
-import { spread, type Spread } from './stats.ts';
-
-function scaled(v: Spread | undefined, k: number): Spread {
-  return v && v.n ? { ...v, median: v.median * k, min: v.min * k, max: v.max * k } : spread([]);
-}
+import { scaled } from './stats.ts';
 
 export function scaleChart(scale: readonly ScaleSummary[], storm: readonly StormSummary[], subtitle: string): string {
   const pick = (scenario: string, metric: string): ScaleSummary | undefined => scale.find((f) => f.scenario === scenario && f.metric === metric);

@@ -23,3 +23,8 @@ export function fmt(x: number): string {
   if (a >= 10) return x.toFixed(1);
   return x.toFixed(2);
 }
+
+/** The spread in another unit (`k` times each figure); an empty spread for none. */
+export function scaled(v: Spread | undefined, k: number): Spread {
+  return v && v.n ? { ...v, median: v.median * k, min: v.min * k, max: v.max * k } : spread([]);
+}

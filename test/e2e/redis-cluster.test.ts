@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ChatPeer, until } from '../helpers/chat.ts';
+import { chatLoad, ChatPeer, until } from '../helpers/chat.ts';
 import { TestClient } from '../helpers/client.ts';
 import { replayJoin } from '../helpers/redis.ts';
 import { freePort, runService, type Service } from '../helpers/process.ts';
@@ -225,22 +225,14 @@ describe('two instances on a Redis Cluster of three primaries with a replica eac
     await p.start();
     await q.start();
     await until('presence 2', () => p.members === 2 && q.members === 2, 5000);
-    let sending = true;
-    const load = (async () => {
-      for (let i = 0; sending && i < 500; i++) {
-        p.say(`p${i}`);
-        q.say(`q${i}`);
-        await sleep(20);
-      }
-    })();
+    const load = chatLoad([p, q], 20, 500, (i, n) => `${i ? 'q' : 'p'}${n}`);
     await sleep(300);
     const from = await ownerOf(slot);
     const to = nodes.find((n) => n.primary && n !== from && n !== entry)!;
     await migrateSlot(slot, from, to);
     assert.equal((await ownerOf(slot)).port, to.port);
     await sleep(1000);
-    sending = false;
-    await load;
+    await load.stop();
     await until('every message acknowledged', () => p.acked.size === p.sent.length && q.acked.size === q.sent.length, 15_000);
     const all = [...p.acked, ...q.acked];
     await until('both peers have every message', () => p.received.length >= all.length && q.received.length >= all.length, 10_000);

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ChatPeer, until } from '../helpers/chat.ts';
+import { chatLoad, ChatPeer, until } from '../helpers/chat.ts';
 import { TestClient } from '../helpers/client.ts';
 import { answersPing, replayJoin } from '../helpers/redis.ts';
 import { freePort, runService, type Service } from '../helpers/process.ts';
@@ -237,17 +237,11 @@ describe('failures', () => {
     await ghost.start();
     await until('presence 3', () => sender.members === 3, 5000);
 
-    let n = 0;
-    const load = (async () => {
-      for (; n < 150; n++) {
-        sender.say(`c${n}`);
-        await sleep(15);
-      }
-    })();
-    await until('some traffic', () => n >= 50, 5000);
+    const load = chatLoad([sender], 15, 150, (_, n) => `c${n}`);
+    await until('some traffic', () => load.rounds >= 50, 5000);
     a.service.child.kill('SIGKILL');
     ghost.kill(); // gone with its instance, never reconnects: presence must forget it
-    await load;
+    await load.done;
     await until('the sender has its acknowledgements', () => sender.acked.size === sender.sent.length, 10_000);
     await until('the victim caught up', () => victim.received.length >= sender.acked.size, 10_000);
     assertComplete(victim, [...sender.acked], 'victim');
@@ -273,14 +267,7 @@ describe('failures', () => {
     await q.start();
     await until('presence 2', () => p.members === 2 && q.members === 2, 5000);
 
-    let sending = true;
-    const load = (async () => {
-      for (let i = 0; sending && i < 2000; i++) {
-        p.say(`p${i}`);
-        q.say(`q${i}`);
-        await sleep(40);
-      }
-    })();
+    const load = chatLoad([p, q], 40, 2000, (i, n) => `${i ? 'q' : 'p'}${n}`);
     await sleep(500);
     await redis.kill();
     const down = Date.now();
@@ -292,8 +279,7 @@ describe('failures', () => {
     await until('both instances ready again', async () => (await readyz(a.port)).status === 200 && (await readyz(b.port)).status === 200, 15_000);
     const outage = Date.now() - down;
     await sleep(500);
-    sending = false;
-    await load;
+    await load.stop();
     await until('every message acknowledged', () => p.acked.size === p.sent.length && q.acked.size === q.sent.length, 15_000).catch((err: unknown) => {
       console.log(`# p sent ${p.sent.length} acked ${p.acked.size}; q sent ${q.sent.length} acked ${q.acked.size}; closes ${JSON.stringify([p.closes, q.closes])}`);
       throw err;

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ChatPeer, until } from '../helpers/chat.ts';
+import { chatLoad, ChatPeer, until } from '../helpers/chat.ts';
 import { composeProject, docker, dockerTools, imageFromEnv, uniqueName } from './stack/docker.ts';
 import type { ComposeProject, DockerTools } from './stack/docker.ts';
 import { freePort, get } from './stack/net.ts';
@@ -97,17 +97,7 @@ describe('compose scale: rolling restart under chat load', () => {
       for (let i = 0; i < CLIENTS; i++) peers.push(new ChatPeer({ urls: [url], room: 'rolling', name: `client${i}`, loopback: true }));
       for (const p of peers) await p.start();
 
-      let sending = true;
-      let attempts = 0;
-      const load = (async () => {
-        for (let n = 0; sending && n < 5000; n++) {
-          for (const p of peers) {
-            attempts++;
-            p.say(`c${peers.indexOf(p)}-${n}`);
-          }
-          await sleep(SAY_EVERY_MS);
-        }
-      })();
+      const load = chatLoad(peers, SAY_EVERY_MS, 5000);
       await sleep(2000);
       const started = Date.now();
       const known = new Set(ids);
@@ -129,8 +119,7 @@ describe('compose scale: rolling restart under chat load', () => {
       }
       const rolling = Date.now() - started;
       await sleep(2000);
-      sending = false;
-      await load;
+      await load.stop();
 
       const sent = peers.reduce((n, p) => n + p.sent.length, 0);
       // A message whose socket closed before its acknowledgement may or may not have been stored:
@@ -145,7 +134,7 @@ describe('compose scale: rolling restart under chat load', () => {
       const truncated = peers.flatMap((p) => p.histories).filter((h) => h.truncated === true).length;
       console.log(
         `# rolling restart of ${REPLICAS} replicas in ${rolling} ms under ${CLIENTS} clients x ${1000 / SAY_EVERY_MS} msg/s: ` +
-          `${attempts} say attempts, ${sent} sent on an open socket, ${acked.length} acknowledged, ${sent - acked.length} unacknowledged (socket closed first), ` +
+          `${load.says} say attempts, ${sent} sent on an open socket, ${acked.length} acknowledged, ${sent - acked.length} unacknowledged (socket closed first), ` +
           `lost ${lost.reduce((a, b) => a + b, 0)}, duplicates ${duplicates.reduce((a, b) => a + b, 0)}, out of order ${outOfOrder.reduce((a, b) => a + b, 0)}, ` +
           `reconnects ${reconnects.length} (longest ${Math.max(0, ...reconnects)} ms), truncated replays ${truncated}`,
       );

@@ -11,9 +11,8 @@
 // chromium and certutil (libnss3-tools); a missing one fails the suite with what to install.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
-import { ChatPeer, until } from '../helpers/chat.ts';
+import { chatLoad, ChatPeer, until } from '../helpers/chat.ts';
 import { browserPingPong, chromiumPath } from './stack/browser.ts';
 import { composeProject, docker, dockerTools, imageFromEnv, uniqueName } from './stack/docker.ts';
 import type { ComposeProject, DockerTools } from './stack/docker.ts';
@@ -247,18 +246,11 @@ describe('TLS mode: Let\'s Encrypt flow against a local ACME server (pebble)', (
       for (let i = 0; i < n; i++) {
         const p = new ChatPeer({ urls: [wss()], room, name: `client${peers.length}`, loopback: true, ca: rootPem });
         await p.start();
-        joinedIn.set(p, round);
+        joinedIn.set(p, load.rounds);
         peers.push(p);
       }
     };
-    let sending = true;
-    let round = 0;
-    const load = (async () => {
-      for (; sending && round < 2000; round++) {
-        peers.forEach((p, i) => p.say(`c${i}-${round}`));
-        await sleep(250);
-      }
-    })();
+    const load = chatLoad(peers, 250, 2000);
     const renew = async (): Promise<number> => {
       const served = (await handshake()).serial;
       const certbotId = await project.containerId('certbot');
@@ -289,16 +281,14 @@ describe('TLS mode: Let\'s Encrypt flow against a local ACME server (pebble)', (
       log(`old workers gone ${back - secondReload} ms after the second reload (${back - firstReload} ms after the first); timeout ${WORKER_SHUTDOWN_TIMEOUT_S} s`);
       assert.ok(back - secondReload <= WORKER_SHUTDOWN_TIMEOUT_S * 1000 + 3000, `old workers outlived the timeout: ${back - secondReload} ms`);
       await until('every client joined again', () => peers.every((p) => p.open_), 10_000);
-      const rounds = round;
-      await until('a few more rounds on the new workers', () => round >= rounds + 8, 10_000);
-      sending = false;
-      await load;
+      const rounds = load.rounds;
+      await until('a few more rounds on the new workers', () => load.rounds >= rounds + 8, 10_000);
+      await load.stop();
     } catch (err) {
       for (const p of peers) p.kill();
       throw err;
     } finally {
-      sending = false;
-      await load;
+      await load.stop();
     }
     const acked = peers.flatMap((p) => [...p.acked]);
     const owed = (p: ChatPeer): string[] => acked.filter((t) => Number(t.split('-')[1]) > (joinedIn.get(p) ?? 0));

@@ -4,6 +4,7 @@
 // so a test can check for gaps, repeats and order.
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import WebSocket from 'ws';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Received {
   id: string;
@@ -180,4 +181,47 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface ChatLoad {
+  /** Rounds started so far. */
+  readonly rounds: number;
+  /** `say` calls made so far, over every peer. */
+  readonly says: number;
+  /** Ends the load after the current round and waits for it. */
+  stop(): Promise<void>;
+  /** Resolves when the load has run all its rounds (or was stopped). */
+  readonly done: Promise<void>;
+}
+
+/**
+ * A bounded background load: every `everyMs`, each of `peers` (read at every round, so it may
+ * grow) says `text(index, round)`, for at most `maxRounds` rounds or until `stop()`.
+ */
+export function chatLoad(peers: readonly ChatPeer[], everyMs: number, maxRounds: number, text = (i: number, round: number): string => `c${i}-${round}`): ChatLoad {
+  let sending = true;
+  let rounds = 0;
+  let says = 0;
+  const done = (async () => {
+    for (; sending && rounds < maxRounds; rounds++) {
+      peers.forEach((p, i) => {
+        says++;
+        p.say(text(i, rounds));
+      });
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    get rounds() {
+      return rounds;
+    },
+    get says() {
+      return says;
+    },
+    done,
+    stop() {
+      sending = false;
+      return done;
+    },
+  };
 }
