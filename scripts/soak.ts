@@ -5,9 +5,9 @@
 //
 //   npm run soak -- --minutes 5 [--idle 200] [--chatty 20] [--sample-seconds 5]
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { freePort } from '../test/helpers/ports.ts';
 
 interface Options {
   minutes: number;
@@ -33,14 +33,6 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();

@@ -1,9 +1,9 @@
 // Child processes of the harness: launched with the open-files limit raised and pinned to a core
 // when pinning, stopped with a grace period, and all killed if the harness itself exits.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { ROOT, options, settings } from './args.ts';
+export { freePort } from '../../test/helpers/ports.ts';
 
 export function hasCommand(cmd: string): boolean {
   try {
@@ -54,16 +54,6 @@ export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<vo
   clearTimeout(t);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))));
-    });
-  });
-}
 
 export type Defer = (cleanup: () => unknown) => void;
 

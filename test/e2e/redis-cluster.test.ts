@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chatLoad, ChatPeer, until } from '../helpers/chat.ts';
 import { TestClient } from '../helpers/client.ts';
-import { replayJoin } from '../helpers/redis.ts';
+import { assertReplay } from '../helpers/redis.ts';
 import { freePort, runService, type Service } from '../helpers/process.ts';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
@@ -205,16 +205,7 @@ describe('two instances on a Redis Cluster of three primaries with a replica eac
     const room = 'replay';
     const writer = peer({ urls: [a.ws], room, name: 'writer' });
     await writer.start();
-    for (let i = 0; i < 25; i++) writer.say(`r${i}`);
-    await until('25 acks', () => writer.received.length === 25, 5000);
-    const ids = writer.received.map((m) => m.id);
-    const join = (since: string) => replayJoin(b.ws, room, since);
-    const recent = await join(ids[10]!);
-    assert.equal(recent.history.truncated, false);
-    assert.deepEqual(recent.texts, writer.texts().slice(11));
-    const old = await join(ids[2]!);
-    assert.equal(old.history.truncated, true);
-    assert.deepEqual(old.texts, writer.texts().slice(25 - HISTORY_SIZE));
+    await assertReplay(writer, b.ws, room, HISTORY_SIZE);
     writer.stop();
   });
 

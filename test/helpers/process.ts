@@ -1,24 +1,14 @@
 // Runs the real entry point (node src/main.ts) as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { within } from './bounded.ts';
+export { freePort } from './ports.ts';
 
 /** How long a test waits for the service to exit before it fails. */
 export const EXIT_WAIT_MS = 15_000;
 
 export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface Service {
   child: ChildProcess;

@@ -1,5 +1,7 @@
 // Shared by the suites that run a real redis-server: is it up, and what does a rejoin with `since` replay.
+import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { until, type ChatPeer } from './chat.ts';
 import { TestClient, type Json } from './client.ts';
 
 /** True once a redis-server on 127.0.0.1:`port` answers PING with +PONG (within a second). */
@@ -30,4 +32,22 @@ export async function replayJoin(url: string, room: string, since: string): Prom
   for (let i = 0; i < Number(history.count); i++) texts.push(String((await c.nextOf('message')).text));
   c.close();
   return { history, texts };
+}
+
+/**
+ * The replay check both Redis suites make: `writer` (in `room`, started) writes 25 messages; a
+ * reader on `readerUrl` rejoining after the 11th gets exactly the 14 after it, and one rejoining
+ * after the 3rd gets the newest `historySize`, marked truncated. Returns the 25 ids in order.
+ */
+export async function assertReplay(writer: ChatPeer, readerUrl: string, room: string, historySize: number): Promise<string[]> {
+  for (let i = 0; i < 25; i++) writer.say(`r${i}`);
+  await until('25 acks', () => writer.received.length === 25, 5000);
+  const ids = writer.received.map((m) => m.id);
+  const recent = await replayJoin(readerUrl, room, ids[10]!);
+  assert.equal(recent.history.truncated, false);
+  assert.deepEqual(recent.texts, writer.texts().slice(11));
+  const old = await replayJoin(readerUrl, room, ids[2]!);
+  assert.equal(old.history.truncated, true, `${historySize} kept, 22 missed`);
+  assert.deepEqual(old.texts, writer.texts().slice(25 - historySize));
+  return ids;
 }

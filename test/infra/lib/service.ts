@@ -1,8 +1,9 @@
 // Start the real service (`node src/main.ts`) as a child process on a free loopback
 // port, the way a user or a container runs it, and wait until /healthz answers.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../helpers/ports.ts';
+export { freePort } from '../../helpers/ports.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -14,18 +15,6 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Bind 127.0.0.1:0, read the port the kernel chose, release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
 
 function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
