@@ -3,18 +3,30 @@
 #   - CPU of the plan (the platform's view of saturation);
 #   - open WebSockets per instance: the service's own ws_connections_open gauge, which the
 #     telemetry module sends to Application Insights (there is no platform metric for open
-#     WebSockets on Linux web apps).
+#     WebSockets on Linux web apps). Only with autoscale_on_connections, a second step:
+#     Azure checks that a custom metric exists when a rule on it is created, and on the first
+#     `azd up` no container of ours has reported it yet (the site runs the placeholder image
+#     until the first deploy), so a rule on it could refuse the whole setting. Turn it on once
+#     the metric shows in Application Insights (docs/azure.md "Autoscale").
+# Per instance means the busiest one: the rules take the maximum ("Max") that any container
+# reported in each minute, not the average. An idle container reporting into the same
+# Application Insights (the staging slot between deploys) would halve an average and delay
+# scale-out to about twice the intended load; it cannot lower a maximum. With ARR affinity
+# off, sockets spread evenly, so the busiest instance is close to the mean under real load.
 # Out fast (5 min cool-down), in slowly (15 min): every scale-in drains one instance's sockets
 # (1001, then a reconnect elsewhere), so it should not flap. The plan's worker_count is left
 # to this setting while it exists (main.tf).
 
 locals {
-  autoscale_rules = {
-    cpu_high         = { metric = "CpuPercentage", namespace = "Microsoft.Web/serverfarms", resource = azurerm_service_plan.main.id, operator = "GreaterThan", threshold = 70, direction = "Increase", cooldown = "PT5M" }
-    cpu_low          = { metric = "CpuPercentage", namespace = "Microsoft.Web/serverfarms", resource = azurerm_service_plan.main.id, operator = "LessThan", threshold = 25, direction = "Decrease", cooldown = "PT15M" }
-    connections_high = { metric = "ws_connections_open", namespace = "azure.applicationinsights", resource = azurerm_application_insights.main.id, operator = "GreaterThan", threshold = var.autoscale_connections_per_instance, direction = "Increase", cooldown = "PT5M" }
-    connections_low  = { metric = "ws_connections_open", namespace = "azure.applicationinsights", resource = azurerm_application_insights.main.id, operator = "LessThan", threshold = floor(var.autoscale_connections_per_instance / 3), direction = "Decrease", cooldown = "PT15M" }
+  cpu_rules = {
+    cpu_high = { metric = "CpuPercentage", namespace = "Microsoft.Web/serverfarms", resource = azurerm_service_plan.main.id, statistic = "Average", aggregation = "Average", operator = "GreaterThan", threshold = 70, direction = "Increase", cooldown = "PT5M" }
+    cpu_low  = { metric = "CpuPercentage", namespace = "Microsoft.Web/serverfarms", resource = azurerm_service_plan.main.id, statistic = "Average", aggregation = "Average", operator = "LessThan", threshold = 25, direction = "Decrease", cooldown = "PT15M" }
   }
+  connection_rules = {
+    connections_high = { metric = "ws_connections_open", namespace = "azure.applicationinsights", resource = azurerm_application_insights.main.id, statistic = "Max", aggregation = "Maximum", operator = "GreaterThan", threshold = var.autoscale_connections_per_instance, direction = "Increase", cooldown = "PT5M" }
+    connections_low  = { metric = "ws_connections_open", namespace = "azure.applicationinsights", resource = azurerm_application_insights.main.id, statistic = "Max", aggregation = "Maximum", operator = "LessThan", threshold = floor(var.autoscale_connections_per_instance / 3), direction = "Decrease", cooldown = "PT15M" }
+  }
+  autoscale_rules = merge(local.cpu_rules, var.autoscale_on_connections ? local.connection_rules : {})
 }
 
 resource "azurerm_monitor_autoscale_setting" "app" {
@@ -43,9 +55,9 @@ resource "azurerm_monitor_autoscale_setting" "app" {
           metric_namespace   = rule.value.namespace
           metric_resource_id = rule.value.resource
           time_grain         = "PT1M"
-          statistic          = "Average"
+          statistic          = rule.value.statistic
           time_window        = "PT5M"
-          time_aggregation   = "Average"
+          time_aggregation   = rule.value.aggregation
           operator           = rule.value.operator
           threshold          = rule.value.threshold
         }

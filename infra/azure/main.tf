@@ -153,7 +153,7 @@ resource "azurerm_linux_web_app" "app" {
 
   # AcrPull before the first pull; the Key Vault grant before the first start, or the
   # references would not resolve.
-  depends_on = [azurerm_role_assignment.app_acr_pull, azurerm_role_assignment.app_key_vault_secrets]
+  depends_on = [azurerm_role_assignment.app_acr_pull, azurerm_role_assignment.app_key_vault_secrets, time_sleep.key_vault_rbac]
 }
 
 # Optional parts, each behind its own variable so the default deployment stays small:

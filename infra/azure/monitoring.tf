@@ -28,9 +28,14 @@ resource "azurerm_application_insights" "main" {
 }
 
 # Availability from outside: a standard test per route from several regions, every 15 minutes
-# by default (availability_test_frequency; each run is billed), through the public front end
-# and TLS (certificate checked, and reported 7 days before it expires). /healthz says the process is alive; /readyz that it can serve (broker up, not
-# draining). The alert fires when 2 or more locations fail a test.
+# by default (availability_test_frequency; each run is billed, docs/azure.md "Costs"), through
+# the public front end and TLS (certificate checked, and reported 7 days before it expires).
+# /healthz says the process is alive; /readyz that it can serve (broker up, not draining).
+# The alert fires when 2 or more locations fail a test.
+#
+# `enabled` must be written: the provider has no default for it and sends it as given, so a
+# test without it is created disabled, never runs, and its alert can never fire
+# (application_insights_standard_web_test_resource.go, azurerm v4.81.0).
 resource "azurerm_application_insights_standard_web_test" "route" {
   for_each = toset(["/healthz", "/readyz"])
 
@@ -39,6 +44,7 @@ resource "azurerm_application_insights_standard_web_test" "route" {
   location                = azurerm_resource_group.main.location
   application_insights_id = azurerm_application_insights.main.id
   description             = "GET ${each.key} answers 200 from outside Azure's network edge."
+  enabled                 = true
   frequency               = var.availability_test_frequency
   timeout                 = 30
   retry_enabled           = true

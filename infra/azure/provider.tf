@@ -24,6 +24,11 @@ terraform {
       # test/infra/fixtures/azurerm-4-schema.json; `~>` keeps us on 4.x.
       version = "~> 4.60"
     }
+    # time_sleep: the wait for Key Vault's role assignment to take effect (secrets.tf).
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.13"
+    }
   }
 }
 

@@ -132,5 +132,5 @@ resource "azurerm_key_vault_secret" "redis_url" {
   content_type = "text/plain"
   tags         = local.tags
 
-  depends_on = [azurerm_role_assignment.deployer_key_vault_secrets]
+  depends_on = [time_sleep.key_vault_rbac]
 }

@@ -50,6 +50,20 @@ resource "azurerm_role_assignment" "app_key_vault_secrets" {
   principal_type       = "ServicePrincipal"
 }
 
+# Azure RBAC grants take effect after a delay (often a minute or two): writing the secrets
+# right after the grant fails with 403 ForbiddenByRbac on many first applies
+# (terraform-provider-azurerm #23927). Wait a bounded time once, when the grant is created
+# (the wait re-runs only if a grant is replaced), instead of retrying by hand. The web app
+# waits for it too, so its first start resolves the Key Vault references with its own grant.
+resource "time_sleep" "key_vault_rbac" {
+  count           = local.key_vault_enabled ? 1 : 0
+  create_duration = var.key_vault_rbac_wait
+  triggers = {
+    deployer = azurerm_role_assignment.deployer_key_vault_secrets[0].id
+    app      = azurerm_role_assignment.app_key_vault_secrets[0].id
+  }
+}
+
 resource "azurerm_key_vault_secret" "app" {
   for_each = local.secret_names
 
@@ -60,5 +74,5 @@ resource "azurerm_key_vault_secret" "app" {
   content_type = "text/plain"
   tags         = local.tags
 
-  depends_on = [azurerm_role_assignment.deployer_key_vault_secrets]
+  depends_on = [time_sleep.key_vault_rbac]
 }

@@ -1,6 +1,7 @@
 # Optional staging slot (Standard S1 and up; staging_slot_enabled). Zero-downtime deploys:
-#   1. azd deploys the new image to this slot (after the first deploy, azd deploys to the
-#      only slot instead of production; docs/azure.md "Deploys without dropping sockets").
+#   1. azd deploys the new image to this slot: azd 1.24+ deploys to one named target, and the
+#      postprovision hook (hooks/select-slot.sh) sets AZD_DEPLOY_APP_SLOT_NAME=staging while
+#      this slot exists (docs/azure.md "Deploys without dropping sockets").
 #   2. The slot starts and gets traffic only once /readyz answers 200 (WEBSITE_WARMUP_*).
 #   3. The workflow smoke-tests the slot's own URL, then swaps: App Service warms the slot
 #      up with production's settings (identical here: one local.app_settings for both, so a

@@ -145,8 +145,14 @@ variable "autoscale_max_instances" {
   }
 }
 
+variable "autoscale_on_connections" {
+  description = "Add the autoscale rules on open WebSockets (ws_connections_open from Application Insights). Leave false on the first `azd up`: Azure may refuse a rule on a custom metric that no container has reported yet. Set true once the metric shows (docs/azure.md \"Autoscale\")."
+  type        = bool
+  default     = false
+}
+
 variable "autoscale_connections_per_instance" {
-  description = "Scale out when open WebSockets per instance (the service's ws_connections_open, averaged over 5 minutes) exceed this; scale in below a third of it."
+  description = "With autoscale_on_connections: scale out when the busiest instance holds more open WebSockets than this (ws_connections_open, the maximum reported per minute, over 5 minutes); scale in when it holds fewer than a third of it."
   type        = number
   default     = 5000
 }
@@ -199,6 +205,17 @@ variable "auth_jwt_secret" {
   validation {
     condition     = var.auth_jwt_secret == "" || length(var.auth_jwt_secret) >= 32
     error_message = "auth_jwt_secret must be at least 32 characters (the app refuses shorter secrets)."
+  }
+}
+
+variable "key_vault_rbac_wait" {
+  description = "How long to wait after the Key Vault role grants before writing secrets and starting the app (Azure RBAC propagation; secrets.tf). A Terraform duration such as 90s or 3m."
+  type        = string
+  default     = "90s"
+
+  validation {
+    condition     = can(regex("^[0-9]+(s|m)$", var.key_vault_rbac_wait))
+    error_message = "key_vault_rbac_wait must be a duration in seconds or minutes, such as 90s or 3m."
   }
 }
 

@@ -63,6 +63,7 @@ export type OriginPolicy =
 
 import { parseIdentityConfig, type IdentityConfig } from './identity.ts';
 import { ConfigError, type Env } from './error.ts';
+import { refuseUnresolvedKeyVaultReference } from './key-vault.ts';
 
 export { ConfigError, type Env };
 export type { AuthConfig, IdentityConfig } from './identity.ts';
@@ -148,6 +149,8 @@ function originPolicy(env: Env): OriginPolicy {
 function redisUrl(env: Env): string | undefined {
   const value = raw(env, 'REDIS_URL');
   if (value === '') return undefined;
+  // Key mode on Azure: REDIS_URL (with the access key) is a Key Vault reference (redis.tf).
+  refuseUnresolvedKeyVaultReference('REDIS_URL', value);
   let parsed: URL | undefined;
   try {
     parsed = new URL(value);

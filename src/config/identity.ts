@@ -1,6 +1,7 @@
 // Who may connect (AUTH_*) and the server API (API_KEY): parsed and checked at start like every
 // setting. Secrets never appear in an error: only their length does.
 import { ConfigError, type Env } from './error.ts';
+import { refuseUnresolvedKeyVaultReference as resolved } from './key-vault.ts';
 
 /** How upgrade tokens are verified. At least one of `secret` and `jwksUrl` is set. */
 export interface AuthConfig {
@@ -32,16 +33,6 @@ function value(env: Env, name: string): string | undefined {
 }
 
 const hidden = (secret: string): string => `<${Buffer.byteLength(secret)} bytes, hidden>`;
-
-/**
- * App Service passes a Key Vault reference it could not resolve (no access, wrong name) as its
- * literal text: taken as a secret, that text would be public knowledge. Refuse it by name.
- */
-function resolved(name: string, secret: string | undefined): void {
-  if (secret?.startsWith('@Microsoft.KeyVault(')) {
-    throw new ConfigError(name, secret, 'the secret itself: App Service could not resolve this Key Vault reference (check the app identity has "Key Vault Secrets User" and the secret exists)');
-  }
-}
 
 function jwksUrl(raw: string): URL {
   let url: URL | undefined;

@@ -15,10 +15,22 @@ import { parseModuleText } from './lib/terraform.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const INFRA = `${ROOT}infra/azure`;
 const NEEDLE = 'backend "azurerm"';
+// azd 1.31's isRemoteBackendConfig switches to remote state on any of these texts (every
+// Terraform backend type but local), and on a file holding both `terraform {` and `cloud {`
+// (HCP Terraform). All are plain substring searches, comments included.
+const BACKEND_TYPES = ['azurerm', 'remote', 's3', 'gcs', 'consul', 'cos', 'http', 'kubernetes', 'oss', 'pg'];
+const NEEDLES = BACKEND_TYPES.map((type) => `backend "${type}"`);
 
-/** azd's isRemoteBackendConfig: any regular *.tf file directly in the folder containing NEEDLE. */
+/** Which of azd's remote-state triggers a file's text contains. */
+function remoteTriggers(text: string): string[] {
+  const found = NEEDLES.filter((needle) => text.includes(needle));
+  if (text.includes('terraform {') && text.includes('cloud {')) found.push('terraform { ... cloud {');
+  return found;
+}
+
+/** azd's isRemoteBackendConfig: any regular *.tf file directly in the folder with a trigger. */
 function azdSeesRemoteBackend(files: Record<string, string>): boolean {
-  return Object.entries(files).some(([name, text]) => name.endsWith('.tf') && text.includes(NEEDLE));
+  return Object.entries(files).some(([name, text]) => name.endsWith('.tf') && remoteTriggers(text).length > 0);
 }
 
 function moduleFiles(dir: string): Record<string, string> {
@@ -46,9 +58,9 @@ terraform {
 `;
 
 describe('azd state mode (local per environment unless a real azurerm backend block exists)', () => {
-  it('no .tf file in infra/azure/ contains the text azd searches for, so azd keeps state per environment', () => {
+  it('no .tf file in infra/azure/ contains any text azd searches for, so azd keeps state per environment', () => {
     const files = moduleFiles(INFRA);
-    const offenders = Object.entries(files).filter(([name, text]) => name.endsWith('.tf') && text.includes(NEEDLE)).map(([name]) => name);
+    const offenders = Object.entries(files).filter(([name, text]) => name.endsWith('.tf') && remoteTriggers(text).length > 0).map(([name, text]) => `${name} (${remoteTriggers(text).join(', ')})`);
     assert.deepEqual(offenders, [], `azd would switch to remote state because of: ${offenders.join(', ')}`);
     assert.equal(azdSeesRemoteBackend(files), false);
   });
@@ -57,6 +69,15 @@ describe('azd state mode (local per environment unless a real azurerm backend bl
     for (const [name, text] of Object.entries(moduleFiles(INFRA))) {
       if (name.endsWith('.tf') && text.includes(NEEDLE)) assert.ok(await declaresBackend(text), `${name} mentions ${NEEDLE} outside a backend block`);
     }
+  });
+
+  it('the check catches every trigger azd matches, in code or in a comment', () => {
+    for (const type of BACKEND_TYPES) {
+      assert.equal(azdSeesRemoteBackend({ 'x.tf': `# state could go to a backend "${type}" block\n` }), true, type);
+    }
+    assert.equal(azdSeesRemoteBackend({ 'x.tf': 'terraform {\n  cloud {\n    organization = "o"\n  }\n}\n' }), true, 'HCP Terraform');
+    assert.equal(azdSeesRemoteBackend({ 'x.tf': 'terraform {\n  required_version = ">= 1.9"\n}\n' }), false);
+    assert.equal(azdSeesRemoteBackend({ 'x.tf.json': 'backend "s3"', 'notes.md': 'backend "gcs"' }), false, 'only *.tf files count');
   });
 
   it('the check catches the old comment (the bug) and accepts the workflow\'s real override', async () => {

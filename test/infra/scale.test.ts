@@ -41,7 +41,7 @@ describe('instances, autoscale, staging slot', () => {
     assert.equal(setting.target_resource_id, '${azurerm_service_plan.main.id}');
     const profile = block(setting, 'profile');
     assert.deepEqual(block(profile, 'capacity'), { default: '${var.instance_count}', minimum: '${var.instance_count}', maximum: '${var.autoscale_max_instances}' });
-    const rules = tf.locals.autoscale_rules as Record<string, Body>;
+    const rules = { ...(tf.locals.cpu_rules as Record<string, Body>), ...(tf.locals.connection_rules as Record<string, Body>) };
     assert.deepEqual(Object.keys(rules).sort(), ['connections_high', 'connections_low', 'cpu_high', 'cpu_low']);
     assert.equal(rules.cpu_high?.metric, 'CpuPercentage');
     assert.equal(rules.connections_high?.metric, 'ws_connections_open');
@@ -53,6 +53,22 @@ describe('instances, autoscale, staging slot', () => {
     }
     const dynamic = bodies((profile.dynamic as Record<string, Json>).rule)[0];
     assert.equal(dynamic?.for_each, '${local.autoscale_rules}');
+    const trigger = block(bodies(dynamic?.content)[0] ?? {}, 'metric_trigger');
+    assert.equal(trigger.statistic, '${rule.value.statistic}');
+    assert.equal(trigger.time_aggregation, '${rule.value.aggregation}');
+  });
+
+  it('adds the connection rules only when asked (second step), on the busiest instance so an idle slot cannot halve them', () => {
+    // Azure may refuse a rule on a custom metric no container has reported yet (first azd up).
+    assert.equal(tf.locals.autoscale_rules, '${merge(local.cpu_rules, var.autoscale_on_connections ? local.connection_rules : {})}');
+    assert.equal(variable(tf, 'autoscale_on_connections').default, false);
+    // The staging slot reports ws_connections_open into the same Application Insights: an
+    // average would count its idle container as an instance; a maximum cannot be lowered by it.
+    for (const [name, rule] of Object.entries(tf.locals.connection_rules as Record<string, Body>)) {
+      assert.equal(rule.statistic, 'Max', name);
+      assert.equal(rule.aggregation, 'Maximum', name);
+    }
+    for (const [name, rule] of Object.entries(tf.locals.cpu_rules as Record<string, Body>)) assert.equal(rule.statistic, 'Average', name);
   });
 
   it('hands the instance count to autoscale while it exists (azd and autoscale own the values Terraform leaves alone)', () => {

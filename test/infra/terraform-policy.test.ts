@@ -163,7 +163,7 @@ describe('Azure policy over infra/azure/*.tf', () => {
     });
 
     it('is created after its AcrPull and Key Vault grants, so the first pull and the references work', () => {
-      assert.deepEqual(one('azurerm_linux_web_app').depends_on, ['${azurerm_role_assignment.app_acr_pull}', '${azurerm_role_assignment.app_key_vault_secrets}']);
+      assert.deepEqual(one('azurerm_linux_web_app').depends_on, ['${azurerm_role_assignment.app_acr_pull}', '${azurerm_role_assignment.app_key_vault_secrets}', '${time_sleep.key_vault_rbac}']);
     });
 
     it('carries the azd-service-name tag; the slot (found through its app) only the environment tags', () => {
@@ -244,6 +244,29 @@ describe('Azure policy over infra/azure/*.tf', () => {
     assert.equal(criteria.web_test_id, '${each.value.id}');
     assert.equal(criteria.failed_location_count, 2);
     assert.deepEqual(bodies(alert.action).map((x) => x.action_group_id), ['${azurerm_monitor_action_group.main.id}']);
+  });
+
+  it('creates every availability test enabled (the provider has no default: omitted, the test never runs)', () => {
+    const tests = all('azurerm_application_insights_standard_web_test');
+    assert.ok(tests.length > 0);
+    for (const [name, test] of tests) assert.equal(test.enabled, true, `standard web test ${name} must set enabled = true`);
+  });
+
+  it('waits, bounded, for Key Vault role propagation before writing secrets and starting the app', () => {
+    const wait = one('time_sleep', 'key_vault_rbac');
+    assert.equal(wait.count, '${local.key_vault_enabled ? 1 : 0}');
+    assert.equal(wait.create_duration, '${var.key_vault_rbac_wait}');
+    assert.match(String(variableDefault('key_vault_rbac_wait')), /^\d+(s|m)$/);
+    assert.deepEqual(wait.triggers, {
+      deployer: '${azurerm_role_assignment.deployer_key_vault_secrets[0].id}',
+      app: '${azurerm_role_assignment.app_key_vault_secrets[0].id}',
+    });
+    for (const [name, secret] of all('azurerm_key_vault_secret')) {
+      assert.deepEqual(secret.depends_on, ['${time_sleep.key_vault_rbac}'], `secret ${name} must wait for the grant to take effect`);
+    }
+    assert.ok((one('azurerm_linux_web_app').depends_on as string[]).includes('${time_sleep.key_vault_rbac}'), 'the app starts after the wait');
+    const provider = bodies(tf.terraform[0]?.required_providers)[0]?.time;
+    assert.ok(isBody(provider) && provider.source === 'hashicorp/time', 'time_sleep needs hashicorp/time in required_providers');
   });
 
   it('alerts on a reconnect storm with a log query over the metric the app sends', () => {

@@ -205,13 +205,57 @@ describe('GitHub workflows', () => {
       const all = readFileSync(`${DIR}azure-dev.yml`, 'utf8');
       assert.doesNotMatch(all, /CLIENT_SECRET|AZURE_CREDENTIALS|client-secret|creds:/);
       // The only secrets are the app's own, which Terraform moves into Key Vault.
-      const secrets = [...all.matchAll(/\$\{\{\s*secrets\.(\w+)/g)].map((m) => m[1]).sort();
+      const secrets = [...new Set([...all.matchAll(/\$\{\{\s*secrets\.(\w+)/g)].map((m) => m[1]))].sort();
       assert.deepEqual(secrets, ['API_KEY', 'AUTH_JWT_SECRET']);
+    });
+    it('gives the app secrets only to the steps that read them, and installs with no secret and no install scripts', () => {
+      const job = (wf.jobs as Map).deploy as Map;
+      assert.ok(!allStrings(job.env).some((v) => v.includes('secrets.')), 'no secret in the job-level env');
+      const withSecrets = steps(wf).filter(({ step }) => allStrings(step).some((v) => v.includes('secrets.'))).map(({ step }) => String(step.name));
+      assert.deepEqual(withSecrets, ['Check the app\'s secrets', 'Provision infrastructure']);
+      const install = steps(wf).find(({ step }) => typeof step.run === 'string' && step.run.includes('npm ci'));
+      assert.ok(install, 'no install step');
+      assert.match(String(install.step.run), /npm ci --ignore-scripts/);
+      assert.ok(!('env' in install.step));
+      const names = steps(wf).map(({ step }) => String(step.name));
+      assert.ok(names.indexOf('Check the app\'s secrets') < names.indexOf('Provision infrastructure'), 'secrets are checked before azd writes them');
+    });
+    it('uses action releases on the node24 runtime (hosted runners retire node20 for actions)', () => {
+      // The first release of each on node24 (read from each action's action.yml, runs.using).
+      const firstNode24: Record<string, number[]> = {
+        'actions/checkout': [5, 0, 0], 'actions/setup-node': [5, 0, 0], 'hashicorp/setup-terraform': [4, 0, 0],
+        'Azure/setup-azd': [2, 3, 0], 'azure/login': [3, 0, 0],
+      };
+      for (const file of files) {
+        const source = readFileSync(`${DIR}${file}`, 'utf8');
+        for (const m of source.matchAll(/uses: ([\w.-]+\/[\w.-]+)@[0-9a-f]{40} # v([\d.]+)/g)) {
+          const floor = firstNode24[m[1] ?? ''];
+          assert.ok(floor, `${file}: ${m[1] ?? ''} has no known node24 release in this table`);
+          const version = (m[2] ?? '').split('.').map(Number);
+          const newer = floor.findIndex((n, i) => (version[i] ?? 0) !== n);
+          assert.ok(newer === -1 || (version[newer] ?? 0) > (floor[newer] ?? 0), `${file}: ${m[1] ?? ''} v${m[2] ?? ''} is older than its first node24 release`);
+        }
+      }
+    });
+    it('allows the job longer than the slowest create in the plan (Managed Redis, 45 min) plus the rest', () => {
+      const job = (wf.jobs as Map).deploy as Map;
+      assert.ok(Number(job['timeout-minutes']) >= 45 + 20, `timeout-minutes ${String(job['timeout-minutes'])} leaves no room after a 45-minute Redis create`);
     });
     it('runs only where the Azure variables are set (forks skip it instead of failing)', () => {
       const job = (wf.jobs as Map).deploy as Map;
       for (const v of ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_SUBSCRIPTION_ID', 'AZURE_ENV_NAME']) {
         assert.match(String(job.if), new RegExp(`vars\\.${v} != ''`), `job if does not require ${v}`);
+      }
+    });
+    it('names the deploy target before azd deploy (azd 1.24+ stops on slots with no target), and no longer relies on the old flow', () => {
+      const text = runs(wf);
+      const order = ['azd provision --no-prompt', 'sh infra/azure/hooks/select-slot.sh', 'azd deploy --no-prompt'];
+      const at = order.map((cmd) => text.indexOf(cmd));
+      assert.ok(at.every((i) => i >= 0), `missing one of ${order.join(', ')}`);
+      assert.deepEqual([...at].sort((a, b) => a - b), at, 'the target must be chosen after provision and before deploy');
+      // The flow azd dropped in 1.24 (PR #7630): production and every slot on the first deploy.
+      for (const file of ['.github/workflows/azure-dev.yml', 'docs/azure.md', 'infra/azure/slot.tf', 'infra/azure/variables.tf']) {
+        assert.doesNotMatch(readFileSync(`${ROOT}${file}`, 'utf8'), /every slot|after the first deploy|only slot/i, `${file} still describes azd's old slot behaviour`);
       }
     });
     it('with a staging slot: smoke-checks the slot, then swaps it into production, then checks production', () => {

@@ -87,6 +87,9 @@ test('identity settings: secrets too short or unresolved Key Vault references st
   assert.throws(() => parseConfig({ AUTH_JWT_SECRET: 'short-secret' }), (err: unknown) => err instanceof Error && !err.message.includes('short-secret') && err.message.includes('12 bytes'));
   refused({ AUTH_JWT_SECRET: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/jwt/)' }, 'AUTH_JWT_SECRET');
   refused({ API_KEY: '@Microsoft.KeyVault(VaultName=kv;SecretName=api-key)' }, 'API_KEY');
+  // Key-mode Redis on Azure: refused as an unresolved reference, not by the generic URL check.
+  const reference = '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/redis-url/)';
+  assert.throws(() => parseConfig({ REDIS_URL: reference }), (err: unknown) => err instanceof ConfigError && err.variable === 'REDIS_URL' && err.message.includes('could not resolve this Key Vault reference'));
   refused({ API_KEY: 'too-short' }, 'API_KEY');
   refused({ AUTH_JWKS_URL: 'https://idp.example/keys' }, 'AUTH_ISSUER');
   refused({ AUTH_JWKS_URL: 'https://idp.example/keys', AUTH_ISSUER: 'https://idp.example/' }, 'AUTH_AUDIENCE');

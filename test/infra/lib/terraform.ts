@@ -52,8 +52,14 @@ export interface Finding {
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 
+/**
+ * The azurerm schema (a copy of shared/data, kept byte for byte) plus the one resource the
+ * module takes from hashicorp/time (time_sleep, secrets.tf), from its own small fixture.
+ */
 export function loadAzurermSchema(): ProviderSchema {
-  return JSON.parse(readFileSync(new URL('azurerm-4-schema.json', FIXTURES), 'utf8')) as ProviderSchema;
+  const azurerm = JSON.parse(readFileSync(new URL('azurerm-4-schema.json', FIXTURES), 'utf8')) as ProviderSchema;
+  const time = JSON.parse(readFileSync(new URL('hashicorp-time-schema.json', FIXTURES), 'utf8')) as Pick<ProviderSchema, 'resources'>;
+  return { ...azurerm, resources: { ...azurerm.resources, ...time.resources } };
 }
 
 export function isBody(value: Json | undefined): value is Body {
