@@ -109,6 +109,13 @@ function lint(wf: Map): string[] {
   return problems;
 }
 
+/** Every command occurs in the text, first occurrences in this order. */
+function assertInOrder(text: string, order: string[], message: string): void {
+  const at = order.map((cmd) => text.indexOf(cmd));
+  assert.ok(at.every((i) => i >= 0), `missing one of ${order.join(', ')}`);
+  assert.deepEqual([...at].sort((a, b) => a - b), at, message);
+}
+
 function runs(wf: Map): string {
   return steps(wf).map(({ step }) => (typeof step.run === 'string' ? step.run : '')).join('\n');
 }
@@ -249,10 +256,7 @@ describe('GitHub workflows', () => {
     });
     it('names the deploy target before azd deploy (azd 1.24+ stops on slots with no target), and no longer relies on the old flow', () => {
       const text = runs(wf);
-      const order = ['azd provision --no-prompt', 'sh infra/azure/hooks/select-slot.sh', 'azd deploy --no-prompt'];
-      const at = order.map((cmd) => text.indexOf(cmd));
-      assert.ok(at.every((i) => i >= 0), `missing one of ${order.join(', ')}`);
-      assert.deepEqual([...at].sort((a, b) => a - b), at, 'the target must be chosen after provision and before deploy');
+      assertInOrder(text, ['azd provision --no-prompt', 'sh infra/azure/hooks/select-slot.sh', 'azd deploy --no-prompt'], 'the target must be chosen after provision and before deploy');
       // The flow azd dropped in 1.24 (PR #7630): production and every slot on the first deploy.
       for (const file of ['.github/workflows/azure-dev.yml', 'docs/azure.md', 'infra/azure/slot.tf', 'infra/azure/variables.tf']) {
         assert.doesNotMatch(readFileSync(`${ROOT}${file}`, 'utf8'), /every slot|after the first deploy|only slot/i, `${file} still describes azd's old slot behaviour`);
@@ -260,19 +264,13 @@ describe('GitHub workflows', () => {
     });
     it('with a staging slot: smoke-checks the slot, then swaps it into production, then checks production', () => {
       const text = runs(wf);
-      const order = ['azd deploy --no-prompt', 'azd env get-value STAGING_URL', 'npm run smoke -- "$staging"', 'az webapp deployment slot swap', 'npm run smoke -- "$(azd env get-value APP_URL)"'];
-      const at = order.map((cmd) => text.indexOf(cmd));
-      assert.ok(at.every((i) => i >= 0), `missing one of ${order.join(', ')}`);
-      assert.deepEqual([...at].sort((a, b) => a - b), at, 'steps out of order');
+      assertInOrder(text, ['azd deploy --no-prompt', 'azd env get-value STAGING_URL', 'npm run smoke -- "$staging"', 'az webapp deployment slot swap', 'npm run smoke -- "$(azd env get-value APP_URL)"'], 'steps out of order');
       assert.match(text, /--slot staging[\s\\]+--target-slot production/);
       assert.ok(uses(wf).some((u) => u.startsWith('azure/login@')), 'the swap needs the Azure CLI signed in (OIDC)');
     });
     it('provisions, deploys, then smoke-checks the live URL', () => {
       const text = runs(wf);
-      const order = ['azd provision --no-prompt', 'azd deploy --no-prompt', 'npm run smoke -- "$(azd env get-value APP_URL)"'];
-      const at = order.map((cmd) => text.indexOf(cmd));
-      assert.ok(at.every((i) => i >= 0), `missing one of ${order.join(', ')}`);
-      assert.deepEqual([...at].sort((a, b) => a - b), at, 'steps out of order');
+      assertInOrder(text, ['azd provision --no-prompt', 'azd deploy --no-prompt', 'npm run smoke -- "$(azd env get-value APP_URL)"'], 'steps out of order');
       assert.ok(uses(wf).some((u) => u.startsWith('Azure/setup-azd@')));
       assert.ok(uses(wf).some((u) => u.startsWith('hashicorp/setup-terraform@')));
     });
