@@ -12,9 +12,10 @@ import { redactUrl, type Config } from './config/config.ts';
 import { createApi } from './http/api/api.ts';
 import { createHttpHandler } from './http/handler.ts';
 import { createHttpRefusals } from './http/refusals.ts';
-import { clientAddress } from './realtime/hosts.ts';
+import { clientAddress } from './request/hosts.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { inRoomSet } from './protocol/rooms.ts';
 import { createRealtime } from './realtime/server.ts';
 
 export interface AppDeps {
@@ -44,13 +45,17 @@ export interface App {
  * says 503 with the reason.
  */
 function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
-  const { redisUrl, historySize, historyMaxBytes, historyTtlMs } = config;
+  const { redisUrl, historySize, historyMaxBytes, historyTtlMs, latestRooms } = config;
+  // Latest-value rooms (LATEST_ROOMS) keep only their newest message: a subscriber wants the
+  // current value at once, not the updates that led to it.
+  const historySizeOf = (room: string): number => (inRoomSet(latestRooms, room) ? 1 : historySize);
   logger.info({ broker: redisUrl ? 'redis' : 'memory', ...(redisUrl ? { redis: redactUrl(redisUrl), cluster: config.redisCluster, auth: config.redisAuth } : {}), historySize, historyTtlMs }, 'broker');
-  if (!redisUrl) return createMemoryBroker({ historySize, maxBytes: historyMaxBytes, ttlMs: historyTtlMs });
+  if (!redisUrl) return createMemoryBroker({ historySize, historySizeOf, maxBytes: historyMaxBytes, ttlMs: historyTtlMs });
   return createRedisBroker({
     url: redisUrl,
     displayUrl: redactUrl(redisUrl),
     historySize,
+    historySizeOf,
     presenceTtlMs: config.presenceTtlMs,
     historyTtlMs,
     cluster: config.redisCluster,

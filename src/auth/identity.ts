@@ -1,8 +1,9 @@
 // A verified token's claims become an Identity here, and nowhere else: the claims are untrusted
 // until this says what they mean.
 import { isRecord } from '../protocol/guards.ts';
-import { NAME_MAX, ROOM_PATTERN } from '../protocol/limits.ts';
-import { isValidName } from '../protocol/text.ts';
+import { NAME_MAX, ROOM_PATTERN, ROOM_PREFIX_PATTERN, SUB_MAX } from '../protocol/limits.ts';
+import { inRoomSet, type RoomSet } from '../protocol/rooms.ts';
+import { isValidName, isValidSub } from '../protocol/text.ts';
 import { AuthError } from './errors.ts';
 
 /** Who a socket belongs to, from its token. */
@@ -17,15 +18,8 @@ export interface Identity {
   readonly expiresAt: number;
 }
 
-export interface RoomGrant {
-  readonly exact: ReadonlySet<string>;
-  readonly prefixes: readonly string[];
-}
+export type RoomGrant = RoomSet;
 
-const SUB_MAX = 255;
-// A pattern is a room name's start followed by one `*`: `team-*`.
-const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,63}\*$/;
-const CONTROL = /\p{Cc}/u;
 
 function grant(value: unknown): RoomGrant | undefined {
   if (value === undefined) return undefined;
@@ -34,7 +28,7 @@ function grant(value: unknown): RoomGrant | undefined {
   const prefixes: string[] = [];
   for (const item of value) {
     if (typeof item === 'string' && ROOM_PATTERN.test(item)) exact.add(item);
-    else if (typeof item === 'string' && PREFIX_PATTERN.test(item)) prefixes.push(item.slice(0, -1));
+    else if (typeof item === 'string' && ROOM_PREFIX_PATTERN.test(item)) prefixes.push(item.slice(0, -1));
     else throw new AuthError('token_claims', 'rooms holds something that is neither a room name nor a prefix-* pattern');
   }
   return { exact, prefixes };
@@ -43,7 +37,7 @@ function grant(value: unknown): RoomGrant | undefined {
 export function identityFromClaims(claims: unknown): Identity {
   if (!isRecord(claims)) throw new AuthError('token_claims', 'claims are not an object');
   const { sub, name, rooms, exp } = claims;
-  if (typeof sub !== 'string' || sub === '' || sub.length > SUB_MAX || CONTROL.test(sub)) throw new AuthError('token_claims', 'sub is missing or not a plain string');
+  if (typeof sub !== 'string' || !isValidSub(sub, SUB_MAX)) throw new AuthError('token_claims', 'sub is missing or not a plain string');
   if (typeof exp !== 'number') throw new AuthError('token_claims', 'exp is missing or not a number');
   let display: string;
   if (name === undefined) display = isValidName(sub, NAME_MAX) ? sub : `user-${sub.slice(-8)}`;
@@ -55,6 +49,5 @@ export function identityFromClaims(claims: unknown): Identity {
 /** The identity may join `room`. */
 export function mayJoin(identity: Identity | undefined, room: string): boolean {
   const rooms = identity?.rooms;
-  if (!rooms) return true;
-  return rooms.exact.has(room) || rooms.prefixes.some((prefix) => room.startsWith(prefix));
+  return rooms === undefined || inRoomSet(rooms, room);
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { bearerToken } from '../request/bearer.ts';
 
 /** Longer than any real access token (Entra ID's are under 4 KB): refused before any parsing. */
 export const TOKEN_MAX_BYTES = 8192;
@@ -8,11 +9,8 @@ export const TOKEN_MAX_BYTES = 8192;
  * `access_token` query parameter (browsers cannot set headers on a WebSocket, RFC 6750 2.3).
  */
 export function tokenOf(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  if (header !== undefined) {
-    const match = /^Bearer +([^ ]+) *$/i.exec(header);
-    return match?.[1] ?? '';
-  }
+  const header = bearerToken(req.headers.authorization);
+  if (header !== undefined) return header;
   const url = req.url ?? '';
   const q = url.indexOf('?');
   if (q === -1) return undefined;

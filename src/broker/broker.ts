@@ -14,19 +14,23 @@ export interface Roster {
 /** A chat message before the broker gives it its per-room id. */
 export type ChatDraft = Omit<ChatMessage, 'id'>;
 
-/** What the broker calls back with, on every instance. */
+/**
+ * What the broker calls back with, on every instance. The broker knows no feature: ephemeral
+ * publications and control events carry a `kind` the realtime layer's feature registry owns, and
+ * `data` is opaque text the feature parses as untrusted input.
+ */
 export interface BrokerListener {
-  /** Every published message of a room this instance has members in (or is replaying), in id order within the room. */
+  /** Every stored publication of a room this instance follows (or is replaying), in id order within the room. */
   message(message: ChatMessage): void;
   /** The number of members `room` has now, counted over every instance. */
   presence(room: string, members: number): void;
-  /** `names` typed in `room` just now (on this instance or another). Ephemeral: never stored. */
-  typing(room: string, names: readonly string[]): void;
-  /** Close every socket of user `sub` (the server API asked, on this instance or another). */
-  disconnect(sub: string): void;
+  /** An ephemeral publication of `kind` into `room` (on this instance or another). Never stored. */
+  ephemeral(room: string, kind: string, data: string): void;
+  /** A control event for every instance (this one included). */
+  control(kind: string, data: string): void;
 }
 
-export const NO_LISTENER: BrokerListener = { message: () => {}, presence: () => {}, typing: () => {}, disconnect: () => {} };
+export const NO_LISTENER: BrokerListener = { message: () => {}, presence: () => {}, ephemeral: () => {}, control: () => {} };
 
 /** Messages of a room after a client's `since`, oldest first. */
 export interface History {
@@ -41,9 +45,10 @@ export interface History {
 }
 
 /**
- * Carries chat messages, presence and typing between the sockets of a room, wherever they are
- * connected. The realtime code talks only to this; it does not know whether the room lives in
- * this process (memory) or across instances (redis).
+ * Carries a room's publications between its sockets, wherever they are connected, plus one
+ * channel of control events between instances. The realtime code talks only to this; it does not
+ * know whether the room lives in this process (memory) or across instances (redis). A new feature
+ * adds no method here: it publishes an ephemeral kind, or a control kind, of its own.
  */
 export interface Broker {
   /**
@@ -54,16 +59,17 @@ export interface Broker {
   publish(draft: ChatDraft): Promise<ChatMessage>;
   /** One listener per process. */
   subscribe(listener: BrokerListener): void;
-  /** This instance now has `localMembers` sockets in `room`; the total comes back through `listener.presence`. */
-  presence(room: string, localMembers: number): void;
-  /** `names` typed in `room` on this instance; comes back to every instance through `listener.typing`. Best effort. */
-  typing(room: string, names: readonly string[]): void;
-  /** Who this instance has in `room` now (identity mode only: the server API lists them). */
-  roster(room: string, members: readonly Member[]): void;
+  /**
+   * This instance now has `localMembers` sockets in `room` (and, identity mode, these members, for
+   * the server API); the total comes back through `listener.presence`.
+   */
+  presence(room: string, localMembers: number, members?: readonly Member[]): void;
   /** The room's members over every instance. */
   members(room: string): Promise<Roster>;
-  /** Asks every instance (this one included, through `listener.disconnect`) to close the sockets of `sub`. */
-  disconnect(sub: string): Promise<void>;
+  /** An ephemeral publication: back to every instance through `listener.ephemeral`. Best effort, never stored. */
+  emit(room: string, kind: string, data: string): void;
+  /** A control event: back to every instance (this one included) through `listener.control`. Resolves once sent. */
+  control(kind: string, data: string): Promise<void>;
   /**
    * Starts following `room` and returns its kept messages with an id after `since` (none without
    * `since`). Every message published after those is delivered through `listener.message` from
@@ -76,3 +82,9 @@ export interface Broker {
   unavailableReason(): string | undefined;
   close(): Promise<void>;
 }
+
+/**
+ * How many messages a room keeps: HISTORY_SIZE, or 1 for a latest-value room (LATEST_ROOMS).
+ * Given to both brokers by the composition root.
+ */
+export type HistorySizeOf = (room: string) => number;

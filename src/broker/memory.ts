@@ -1,10 +1,12 @@
 import { compareIdText, parseId } from '../protocol/ids.ts';
 import { ROSTER_MAX } from '../protocol/limits.ts';
-import { NO_LISTENER, type Broker, type ChatDraft, type ChatMessage, type History, type Member } from './broker.ts';
+import { NO_LISTENER, type Broker, type ChatDraft, type ChatMessage, type History, type HistorySizeOf, type Member } from './broker.ts';
 
 export interface MemoryBrokerOptions {
   /** Messages kept per room for replay (HISTORY_SIZE). Default 100. */
   historySize?: number;
+  /** Per room, overriding `historySize` (latest-value rooms keep 1). Default: `historySize` everywhere. */
+  historySizeOf?: HistorySizeOf;
   /** Estimated bytes of history kept over all rooms (HISTORY_MAX_BYTES). Default 16 MiB. */
   maxBytes?: number;
   /** A room is forgotten this long after its last message (HISTORY_TTL_MS). Default 24 h. */
@@ -48,6 +50,7 @@ export interface MemoryBroker extends Broker {
 
 export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   const historySize = options.historySize ?? 100;
+  const historySizeOf = options.historySizeOf ?? (() => historySize);
   const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
   const ttlMs = options.ttlMs ?? 86_400_000;
   const now = options.now ?? (() => performance.now());
@@ -108,7 +111,8 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
       const cost = messageCost(message);
       room.bytes += cost;
       bytes += cost;
-      while (room.messages.length > historySize) dropOldest(room);
+      const keep = historySizeOf(draft.room);
+      while (room.messages.length > keep) dropOldest(room);
       bound(room);
       listener.message(message);
       return Promise.resolve(message);
@@ -116,26 +120,24 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
     subscribe(next) {
       listener = next;
     },
-    presence(room, localMembers) {
+    presence(room, localMembers, members) {
       if (localMembers > 0) counts.set(room, localMembers);
       else counts.delete(room);
-      listener.presence(room, localMembers);
-    },
-    roster(room, members) {
-      if (members.length > 0) rosters.set(room, members.slice(0, ROSTER_MAX));
+      if (members && members.length > 0) rosters.set(room, members.slice(0, ROSTER_MAX));
       else rosters.delete(room);
+      listener.presence(room, localMembers);
     },
     members(room) {
       const count = counts.get(room) ?? 0;
       const members = [...(rosters.get(room) ?? [])];
       return Promise.resolve({ count, members, truncated: members.length < count });
     },
-    disconnect(sub) {
-      listener.disconnect(sub);
-      return Promise.resolve();
+    emit(room, kind, data) {
+      listener.ephemeral(room, kind, data);
     },
-    typing(room, names) {
-      listener.typing(room, names);
+    control(kind, data) {
+      listener.control(kind, data);
+      return Promise.resolve();
     },
     history(name, since): Promise<History> {
       const sinceId = since === undefined ? undefined : parseId(since);

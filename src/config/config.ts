@@ -33,6 +33,10 @@ export interface Config {
   historySize: number;
   /** With Redis: an instance that stops refreshing its presence counts no longer counts after this long. */
   presenceTtlMs: number;
+  /** Rooms one socket may follow at once (`subscribe` past it is refused with `too_many_rooms`). */
+  maxRoomsPerConnection: number;
+  /** Latest-value rooms: each keeps only its newest message, sent to every subscriber on `subscribe`. */
+  latestRooms: RoomSet;
 
   // ---- Hardening (issue 14): bounds on what any client can make the server hold or answer.
   /** Host names the service answers to (Host, or X-Forwarded-Host behind a trusted proxy); empty = any. */
@@ -61,6 +65,8 @@ export type OriginPolicy =
   | { kind: 'any' }
   | { kind: 'list'; origins: ReadonlySet<string> };
 
+import { ROOM_PATTERN, ROOM_PREFIX_PATTERN } from '../protocol/limits.ts';
+import type { RoomSet } from '../protocol/rooms.ts';
 import { parseIdentityConfig, type IdentityConfig } from './identity.ts';
 import { ConfigError, type Env } from './error.ts';
 import { refuseUnresolvedKeyVaultReference } from './key-vault.ts';
@@ -88,6 +94,8 @@ export const DEFAULTS = {
   REDIS_URL: '',
   HISTORY_SIZE: '100',
   PRESENCE_TTL_MS: '15000',
+  MAX_ROOMS_PER_CONNECTION: '64',
+  LATEST_ROOMS: '',
   // -- Redis Cluster and Entra ID --
   REDIS_CLUSTER: 'false',
   REDIS_AUTH: 'password',
@@ -206,6 +214,20 @@ function allowedHosts(env: Env): ReadonlySet<string> {
   return hosts;
 }
 
+/** LATEST_ROOMS: comma-separated room names and `prefix-*` patterns. */
+function latestRooms(env: Env): RoomSet {
+  const value = raw(env, 'LATEST_ROOMS');
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const item of value.split(',').map((i) => i.trim())) {
+    if (item === '') continue;
+    if (ROOM_PATTERN.test(item)) exact.add(item);
+    else if (ROOM_PREFIX_PATTERN.test(item)) prefixes.push(item.slice(0, -1));
+    else throw new ConfigError('LATEST_ROOMS', value, `empty or a comma-separated list of room names (A-Z a-z 0-9 _ -, 1-64) and prefix-* patterns (bad entry: ${item})`);
+  }
+  return { exact, prefixes };
+}
+
 function hardening(env: Env): Pick<Config, 'allowedHosts' | 'historyMaxBytes' | 'historyTtlMs' | 'refusalLogPerSec'> {
   return {
     allowedHosts: allowedHosts(env),
@@ -246,6 +268,8 @@ export function parseConfig(env: Env): Config {
     redisUrl: redisUrl(env),
     historySize: integer(env, 'HISTORY_SIZE', 1, 100_000),
     presenceTtlMs: integer(env, 'PRESENCE_TTL_MS', 1000, 3_600_000),
+    maxRoomsPerConnection: integer(env, 'MAX_ROOMS_PER_CONNECTION', 1, 10_000),
+    latestRooms: latestRooms(env),
     identity: parseIdentityConfig(env),
     // -- Redis Cluster and Entra ID --
     redisCluster: boolean(env, 'REDIS_CLUSTER'),

@@ -6,7 +6,7 @@ import sirv from 'sirv';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { pathOf, redactQuery, WS_PATH } from '../protocol/path.ts';
-import { hostAllowed, requestHost } from '../realtime/hosts.ts';
+import { hostAllowed, requestHost } from '../request/hosts.ts';
 import { CLIENT_PROTOCOL_PATH, clientProtocolModule } from './client-protocol.ts';
 import type { HttpRefusals } from './refusals.ts';
 import { json, send } from './respond.ts';

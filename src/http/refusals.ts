@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.ts';
 import { redactQuery } from '../protocol/path.ts';
 import { rateLimitedWarn } from '../log/rate-limited.ts';
 import type { HttpRefusal } from '../protocol/refusals.ts';
-import { clientAddress } from '../realtime/hosts.ts';
+import { clientAddress } from '../request/hosts.ts';
 
 export interface HttpRefusals {
   /** Counts and logs a refusal the handler answers itself. */

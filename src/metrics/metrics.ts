@@ -4,7 +4,8 @@ import type { RejectReason } from '../protocol/refusals.ts';
 
 export type { InboundType, OutboundType, RejectReason };
 
-export type BrokerOp = 'publish' | 'history' | 'presence' | 'read' | 'typing';
+/** `emit`: ephemeral publications; `control`: control events; `event`: an events-stream entry of an unknown kind (counted, ignored). */
+export type BrokerOp = 'publish' | 'history' | 'presence' | 'read' | 'emit' | 'control' | 'event';
 
 /** The broker's share of /metrics: latency, errors and the state of its connection. */
 export interface BrokerMetrics {
@@ -73,8 +74,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const closes = new Counter({ name: `${p}closes_total`, help: 'WebSocket closes by close code', labelNames: ['code'], registers: [registry] });
   // The per-message counts are plain numbers on the hot paths, handed to prom-client when the
   // registry is read (collect), so a message costs an addition rather than a label lookup.
-  const messagesIn: Record<InboundType, number> = { pong: 0, join: 0, say: 0, typing: 0, invalid: 0, control: 0 };
-  const messagesOut: Record<OutboundType, number> = { ping: 0, welcome: 0, message: 0, presence: 0, history: 0, typing: 0, error: 0 };
+  // Label values: the feature registry's types (and invalid/control/ping), so the series are bounded.
+  const messagesIn: Record<InboundType, number> = { pong: 0, invalid: 0, control: 0 };
+  const messagesOut: Record<OutboundType, number> = { ping: 0, welcome: 0, message: 0, presence: 0, history: 0, error: 0 };
   const bytesIn = { total: 0 };
   const bytesOut = { total: 0 };
   drainedCounter(registry, `${p}messages_in_total`, 'Messages received by type', messagesIn, 'type');
@@ -113,12 +115,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       closes.labels(String(code)).inc();
     },
     messageIn(type, bytes) {
-      messagesIn[type]++;
+      messagesIn[type] = (messagesIn[type] ?? 0) + 1;
       bytesIn.total += bytes;
     },
     messageOut(type, bytes, count) {
       if (count === 0) return;
-      messagesOut[type] += count;
+      messagesOut[type] = (messagesOut[type] ?? 0) + count;
       bytesOut.total += bytes * count;
     },
     pingRtt: (ms) => rtt.observe(ms / 1000),

@@ -1,6 +1,12 @@
 // Limits of the protocol itself (configuration sets the rest: message size, rate, buffers).
 
 export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** ROOM_PATTERN as an HTML `pattern` attribute (anchored by the browser; valid under the `v` flag). */
+export const ROOM_PATTERN_HTML = '[A-Za-z0-9_\\-]{1,64}';
+/** A room-set entry that is a pattern: a room name's start followed by one `*` (`team-*`). */
+export const ROOM_PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,63}\*$/;
+/** A user id (`sub`): the token's, or the server API's path segment. */
+export const SUB_MAX = 255;
 /** Display names, in code points. */
 export const NAME_MAX = 32;
 /** Chat text, in code points. */

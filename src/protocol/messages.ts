@@ -20,35 +20,55 @@ export interface Member {
   name: string;
 }
 
-export type Inbound =
-  | { type: 'pong' }
-  | { type: 'join'; room: string; name: string; since?: string }
-  | { type: 'say'; text: string }
-  | { type: 'typing' };
+/**
+ * Why a request was refused without closing the socket (an `error` frame's `reason`):
+ * `forbidden` a room outside the token's `rooms`, `@me` without a token, a say into `@me`;
+ * `not_in_room` a say or typing without a room while the socket follows none;
+ * `not_subscribed` a say, typing or unsubscribe naming a room the socket does not follow;
+ * `too_many_rooms` a subscribe past MAX_ROOMS_PER_CONNECTION.
+ */
+export type ErrorReason = 'forbidden' | 'not_in_room' | 'not_subscribed' | 'too_many_rooms';
 
+/** Why a socket stopped following a room it did not leave itself: the server API, or a token that no longer allows it. */
+export type UnsubscribeReason = 'server' | 'forbidden';
+
+/**
+ * The frames the core sends. A feature's own frames are declared in its module
+ * (src/realtime/features/) and go through the same `encode`.
+ */
 export type Outbound =
   /**
-   * `room` null: the user may not join the default room and is in none yet. `user`: the token's
-   * `sub`. `last`: the room's newest message id at the join, a `since` for a rejoin that saw nothing newer.
+   * Answers `join` (and opens the socket). `room` null: the user may not join the default room
+   * and follows none yet. `user`: the token's `sub`. `last`: the room's newest message id at the
+   * join, a `since` for a rejoin that saw nothing newer.
    */
   | { type: 'welcome'; id: string; room: string | null; name: string; user?: string; last?: string }
-  /** A request refused without closing the socket: a join to a room outside the token's `rooms`, a say outside any room. */
-  | { type: 'error'; reason: 'forbidden' | 'not_in_room'; room?: string }
+  /** Answers `subscribe` (or a server-side subscribe): `last` as in `welcome`. */
+  | { type: 'subscribed'; room: string; last: string }
+  /** Answers `unsubscribe`; with `reason`, the server ended the subscription. Nothing of `room` follows it. */
+  | { type: 'unsubscribed'; room: string; reason?: UnsubscribeReason }
+  | { type: 'error'; reason: ErrorReason; room?: string }
   | ({ type: 'message' } & ChatMessage)
   | { type: 'presence'; room: string; members: number }
-  /** Answers a join with `since`: `count` replayed `message` frames follow, then the live ones. */
-  | { type: 'history'; room: string; since: string; truncated: boolean; count: number }
-  /** Who in the room is typing now (at most TYPING_NAMES_MAX names, `others` more). Empty when nobody is. */
-  | { type: 'typing'; room: string; names: string[]; others: number };
+  /** Answers a join or subscribe with `since`: `count` replayed `message` frames follow, then the live ones. */
+  | { type: 'history'; room: string; since: string; truncated: boolean; count: number };
 
-/** Metric labels: every inbound kind, `invalid` for what was refused, `control` for ping and pong control frames. */
-export type InboundType = Inbound['type'] | 'invalid' | 'control';
-/** Metric labels: `ping` is the heartbeat's text frame, the rest are JSON. */
-export type OutboundType = Outbound['type'] | 'ping';
+/** A frame of any feature: a JSON object with its `type`. */
+export interface Frame {
+  readonly type: string;
+}
+
+/**
+ * Metric labels (`ws_messages_in_total{type}`): every registered inbound type, `invalid` for what
+ * was refused, `control` for ping and pong control frames. Bounded by the feature registry.
+ */
+export type InboundType = string;
+/** Metric labels (`ws_messages_out_total{type}`): `ping` is the heartbeat's text frame, the rest are JSON frames' types. */
+export type OutboundType = string;
 
 export const PING = 'ping';
 
 /** Encoded once per broadcast and written to every recipient as the same bytes. */
-export function encode(message: Outbound): Buffer {
+export function encode(message: Outbound | Frame): Buffer {
   return Buffer.from(JSON.stringify(message));
 }

@@ -1,66 +1,84 @@
-// Untrusted frames become typed messages here, or the close code and reason that refuse them.
-// This is the only place a client's frame is read.
+// Untrusted frames become typed values here, or the close code and reason that refuse them. This
+// is the only place a client's frame is read: the envelope (the seed's text `pong`, or a JSON
+// object with a `type`) here, and each type's fields by the field readers below, which the
+// features' parsers (src/realtime/features/) are made of.
 import { CloseCode, CloseReason } from './close.ts';
 import { isRecord } from './guards.ts';
 import { parseId } from './ids.ts';
 import { NAME_MAX, ROOM_PATTERN, TEXT_MAX } from './limits.ts';
-import type { Inbound } from './messages.ts';
+import { PERSONAL_ROOM } from './rooms.ts';
 import { isValidName, isValidText, normaliseText } from './text.ts';
 
-export type Refusal = { code: number; reason: string };
-export type Parsed = { ok: true; message: Inbound } | ({ ok: false } & Refusal);
+export type Refusal = { ok: false; code: number; reason: string };
+/** A frame's envelope: the heartbeat's answer, or a JSON object whose `type` a feature reads. */
+export type Envelope = { ok: true; type: 'pong' } | { ok: true; type: string; fields: Record<string, unknown> } | Refusal;
+/** A feature's reading of a frame's fields. */
+export type Parsed<M> = { ok: true; message: M } | Refusal;
 
 const PONG = Buffer.from('pong');
-const PARSED_PONG: Parsed = { ok: true, message: { type: 'pong' } };
-const PARSED_TYPING: Parsed = { ok: true, message: { type: 'typing' } };
+const PARSED_PONG: Envelope = { ok: true, type: 'pong' };
 
-function refuse(code: number, reason: string): Parsed {
+export function refusal(code: number, reason: string): Refusal {
   return { ok: false, code, reason };
 }
 
-const invalid = (field: string): Parsed => refuse(CloseCode.policyViolation, `Invalid field: ${field}`);
+/** A field that is missing or malformed: close 1008 `Invalid field: <field>`. */
+export const invalid = (field: string): Refusal => refusal(CloseCode.policyViolation, `Invalid field: ${field}`);
+/** A frame of no registered type: a wrong answer to ping, as the seed protocol says. */
+export const EXPECTED_PONG: Refusal = refusal(CloseCode.policyViolation, CloseReason.expectedPong);
+
+export function parsed<M>(message: M): Parsed<M> {
+  return { ok: true, message };
+}
 
 /**
- * `data` is a whole message: `ws` has already reassembled fragments, enforced the size
- * limit (1009) and checked UTF-8 (1007) before this sees it.
+ * `data` is a whole message: `ws` has already reassembled fragments, enforced the size limit
+ * (1009) and checked UTF-8 (1007) before this sees it.
  */
-export function parseFrame(data: Buffer, isBinary: boolean): Parsed {
-  if (isBinary) return refuse(CloseCode.unsupportedData, CloseReason.unexpectedMessage);
+export function parseEnvelope(data: Buffer, isBinary: boolean): Envelope {
+  if (isBinary) return refusal(CloseCode.unsupportedData, CloseReason.unexpectedMessage);
   if (data.length === 4 && data.equals(PONG)) return PARSED_PONG;
   // Only a JSON object can be a chat message; anything else is a wrong answer to ping.
-  if (data.length === 0 || data[0] !== 0x7b /* { */) return refuse(CloseCode.policyViolation, CloseReason.expectedPong);
+  if (data.length === 0 || data[0] !== 0x7b /* { */) return EXPECTED_PONG;
   let value: unknown;
   try {
     value = JSON.parse(data.toString('utf8'));
   } catch {
-    return refuse(CloseCode.policyViolation, CloseReason.expectedPong);
+    return EXPECTED_PONG;
   }
-  if (!isRecord(value)) return refuse(CloseCode.policyViolation, CloseReason.expectedPong);
-  switch (value.type) {
-    case 'join':
-      return parseJoin(value);
-    case 'say':
-      return parseSay(value);
-    case 'typing':
-      return PARSED_TYPING;
-    default:
-      return refuse(CloseCode.policyViolation, CloseReason.expectedPong);
-  }
+  if (!isRecord(value) || typeof value.type !== 'string' || value.type === 'pong') return EXPECTED_PONG;
+  return { ok: true, type: value.type, fields: value };
 }
 
-function parseJoin(value: Record<string, unknown>): Parsed {
-  const { room, name, since } = value;
-  if (typeof room !== 'string' || !ROOM_PATTERN.test(room)) return invalid('room');
-  if (typeof name !== 'string' || !isValidName(name, NAME_MAX)) return invalid('name');
-  if (since === undefined || since === null) return { ok: true, message: { type: 'join', room, name } };
-  // A message id: the in-process broker's counter (17) or a Redis stream id (1700000000000-0).
-  if (typeof since !== 'string' || !parseId(since)) return invalid('since');
-  return { ok: true, message: { type: 'join', room, name, since } };
+/** A room a client names: ROOM_PATTERN, or `@me` (its personal channel). Absent (or null) is undefined. */
+export function roomField(value: unknown, required: boolean): Parsed<string | undefined> {
+  if (value === undefined || value === null) return required ? invalid('room') : parsed(undefined);
+  if (typeof value !== 'string' || !(value === PERSONAL_ROOM || ROOM_PATTERN.test(value))) return invalid('room');
+  return parsed(value);
 }
 
-function parseSay(value: Record<string, unknown>): Parsed {
-  if (typeof value.text !== 'string') return invalid('text');
-  const text = normaliseText(value.text);
+/** A room a client joins (ROOM_PATTERN: `join` names a shared room, never `@me`). */
+export function joinRoomField(value: unknown): Parsed<string> {
+  if (typeof value !== 'string' || !ROOM_PATTERN.test(value)) return invalid('room');
+  return parsed(value);
+}
+
+/** A message id to replay after: the in-process broker's counter (17) or a Redis stream id (1700000000000-0). */
+export function sinceField(value: unknown): Parsed<string | undefined> {
+  if (value === undefined || value === null) return parsed(undefined);
+  if (typeof value !== 'string' || !parseId(value)) return invalid('since');
+  return parsed(value);
+}
+
+export function nameField(value: unknown): Parsed<string> {
+  if (typeof value !== 'string' || !isValidName(value, NAME_MAX)) return invalid('name');
+  return parsed(value);
+}
+
+/** Chat text, its line breaks normalised to LF. */
+export function textField(value: unknown): Parsed<string> {
+  if (typeof value !== 'string') return invalid('text');
+  const text = normaliseText(value);
   if (!isValidText(text, TEXT_MAX)) return invalid('text');
-  return { ok: true, message: { type: 'say', text } };
+  return parsed(text);
 }

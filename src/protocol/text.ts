@@ -42,3 +42,10 @@ export function normaliseText(text: string): string {
 export function isValidText(text: string, max: number): boolean {
   return text.length > 0 && text.isWellFormed() && codePoints(text) <= max && !TEXT_FORBIDDEN.test(text.replace(TEXT_CONTROL_OK, ' '));
 }
+
+const CONTROL = /\p{Cc}/u;
+
+/** A user id (a token's `sub`, a server API path segment): 1 to `max` UTF-16 units, no control characters. */
+export function isValidSub(sub: string, max: number): boolean {
+  return sub !== '' && sub.length <= max && !CONTROL.test(sub);
+}

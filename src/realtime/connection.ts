@@ -1,23 +1,22 @@
 // The per-socket handlers: one set for every socket, with the socket as `this`, so a connection
-// costs no closures. Each typed message goes to the heartbeat, the joins, the broker or typing.
+// costs no closures. The heartbeat's `pong` goes to the heartbeat; every JSON frame goes to the
+// feature that registered its type (features/), and a type nobody registered is refused.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
 import { mayJoin, type Identity } from '../auth/identity.ts';
-import type { Broker } from '../broker/broker.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
-import { DEFAULT_ROOM, encode } from '../protocol/messages.ts';
-import { parseFrame } from '../protocol/parse.ts';
-import { clientAddress } from './hosts.ts';
+import { DEFAULT_ROOM, encode, type ErrorReason } from '../protocol/messages.ts';
+import { EXPECTED_PONG, parseEnvelope } from '../protocol/parse.ts';
+import { clientAddress } from '../request/hosts.ts';
+import type { Registry } from './features/registry.ts';
 import type { Heartbeat } from './heartbeat.ts';
-import type { Joins } from './join.ts';
-import type { Rooms } from './rooms.ts';
 import type { Sender } from './sender.ts';
 import { Session, type ClientSocket } from './session.ts';
-import type { Typing } from './typing.ts';
+import type { Subscriptions } from './subscriptions.ts';
 import type { Users } from './users.ts';
 import { wsErrorCloseCode } from './ws-internals.ts';
 
@@ -27,43 +26,35 @@ export interface ConnectionDeps {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
-  broker: Broker;
   sender: Sender;
   heartbeat: Heartbeat;
-  rooms: Rooms;
-  joins: Joins;
-  typing: Typing;
+  subscriptions: Subscriptions;
   users: Users;
+  registry: Registry;
 }
 
 /** Sets up a socket `ws` has just accepted: its session, its handlers, the default room. */
 export type OpenSocket = (socket: ClientSocket, req: IncomingMessage, draining: boolean, identity: Identity | undefined) => void;
 
+/** A refusal that closes the socket: one warning and the close. */
+export function refuseSocket(logger: Logger, sender: Sender, socket: ClientSocket, code: number, reason: string, detail: Record<string, unknown> = {}): void {
+  logger.warn({ connId: socket.session.id, code, reason, ...detail }, 'protocol violation');
+  sender.close(socket, code, reason);
+}
+
+/** A refusal that keeps the socket open: one warning and an `error` frame. */
+export function denySocket(logger: Logger, sender: Sender, socket: ClientSocket, reason: ErrorReason, room?: string): void {
+  logger.warn({ connId: socket.session.id, sub: socket.session.identity?.sub, reason, room }, 'request refused');
+  sender.sendNow(socket, encode({ type: 'error', reason, ...(room === undefined ? {} : { room }) }), 'error');
+}
+
 export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
-  const { logger, metrics, clock, broker, sender, heartbeat, rooms, joins, typing, users, rateLimitPerSec } = deps;
+  const { logger, metrics, clock, sender, heartbeat, subscriptions, users, registry, rateLimitPerSec } = deps;
   const bootId = randomBytes(3).toString('hex');
   let nextConnection = 0;
 
   function refuse(socket: ClientSocket, code: number, reason: string, detail: Record<string, unknown> = {}): void {
-    logger.warn({ connId: socket.session.id, code, reason, ...detail }, 'protocol violation');
-    sender.close(socket, code, reason);
-  }
-
-  /** A refusal that keeps the socket open where it was. */
-  function deny(socket: ClientSocket, reason: 'forbidden' | 'not_in_room', room?: string): void {
-    logger.warn({ connId: socket.session.id, sub: socket.session.identity?.sub, reason, room }, 'request refused');
-    sender.send(socket, encode({ type: 'error', reason, ...(room === undefined ? {} : { room }) }), 'error');
-  }
-
-  async function say(socket: ClientSocket, text: string): Promise<void> {
-    const { session } = socket;
-    if (session.room === '') return deny(socket, 'not_in_room');
-    try {
-      await broker.publish({ room: session.room, from: session.name, text, ts: Math.round(clock.now()) });
-    } catch (err) {
-      logger.error({ err, connId: session.id, room: session.room }, 'publish failed');
-      sender.close(socket, CloseCode.tryAgainLater, 'Message not delivered, try again');
-    }
+    refuseSocket(logger, sender, socket, code, reason, detail);
   }
 
   function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
@@ -76,28 +67,20 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
       metrics.messageIn('invalid', frame.length);
       return refuse(socket, CloseCode.policyViolation, CloseReason.rateLimited);
     }
-    const parsed = parseFrame(frame, isBinary);
-    if (!parsed.ok) {
+    const envelope = parseEnvelope(frame, isBinary);
+    if (!envelope.ok) {
       metrics.messageIn('invalid', frame.length);
-      return refuse(socket, parsed.code, parsed.reason, { bytes: frame.length, binary: isBinary });
+      return refuse(socket, envelope.code, envelope.reason, { bytes: frame.length, binary: isBinary });
     }
-    const message = parsed.message;
-    metrics.messageIn(message.type, frame.length);
-    switch (message.type) {
-      case 'pong':
-        return heartbeat.pong(socket);
-      case 'join':
-        if (!mayJoin(session.identity, message.room)) return deny(socket, 'forbidden', message.room);
-        // With a token, the name is the token's: a join cannot take someone else's.
-        if (!session.identity) session.name = message.name;
-        return void joins.join(socket, message.room, message.since);
-      case 'say':
-        return void say(socket, message.text);
-      case 'typing':
-        // Only members type: a socket still joining has no room to show it in yet.
-        if (session.memberOf !== undefined) typing.typed(session.memberOf, session.name);
-        return;
+    if (!('fields' in envelope)) {
+      metrics.messageIn('pong', frame.length);
+      return heartbeat.pong(socket);
     }
+    const route = registry.inbound(envelope.type);
+    // Only registered types are counted by name, so the label's values stay bounded.
+    const refused = route ? route(socket, envelope.fields) : EXPECTED_PONG;
+    metrics.messageIn(route && !refused ? envelope.type : 'invalid', frame.length);
+    if (refused) refuse(socket, refused.code, refused.reason, { bytes: frame.length, type: route ? envelope.type : undefined });
   }
 
   /**
@@ -136,8 +119,7 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     const finalCode = session.closeCode || code;
     metrics.closed(finalCode);
     users.remove(socket);
-    joins.cancel(socket);
-    rooms.leave(socket);
+    subscriptions.leaveAll(socket);
     logger.info(
       {
         connId: session.id,
@@ -157,8 +139,7 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     const name = `guest-${randomBytes(2).toString('hex')}`;
     const ip = clientAddress(req, deps.trustProxy);
     // A user who may not enter the default room starts in none: `welcome` says room null.
-    const room = mayJoin(identity, DEFAULT_ROOM) ? DEFAULT_ROOM : '';
-    socket.session = new Session(id, ip, name, room, clock.now(), heartbeat.nextSweep(), rateLimitPerSec, identity);
+    socket.session = new Session(id, ip, name, clock.now(), heartbeat.nextSweep(), rateLimitPerSec, identity);
     socket.on('message', onMessage);
     socket.on('ping', onPing);
     socket.on('pong', onPong);
@@ -168,7 +149,7 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     users.add(socket);
     logger.info({ connId: id, ip, origin: req.headers.origin, userAgent: req.headers['user-agent'], ...(identity ? { sub: identity.sub } : {}) }, 'socket opened');
     if (draining) return sender.close(socket, CloseCode.goingAway, CloseReason.shuttingDown);
-    if (room !== '') return void joins.join(socket, room, undefined);
-    sender.send(socket, encode({ type: 'welcome', id, room: null, name: socket.session.name, ...(identity ? { user: identity.sub } : {}) }), 'welcome');
+    if (mayJoin(identity, DEFAULT_ROOM)) return void subscriptions.subscribe(socket, DEFAULT_ROOM, undefined, 'welcome');
+    sender.sendNow(socket, encode({ type: 'welcome', id, room: null, name: socket.session.name, ...(identity ? { user: identity.sub } : {}) }), 'welcome');
   };
 }

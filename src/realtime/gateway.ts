@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { OriginPolicy } from '../config/config.ts';
 import { pathOf, WS_PATH } from '../protocol/path.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
-import { hostAllowed, requestHost } from './hosts.ts';
+import { hostAllowed, requestHost } from '../request/hosts.ts';
 
 export interface UpgradePolicy {
   allowedOrigins: OriginPolicy;

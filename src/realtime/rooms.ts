@@ -1,26 +1,29 @@
 import { encode, type ChatMessage, type OutboundType } from '../protocol/messages.ts';
+import { isPersonalRoom, wireRoom } from '../protocol/rooms.ts';
 import type { Sender } from './sender.ts';
 import type { ClientSocket } from './session.ts';
 
-/** This instance's members of each room. */
+/** This instance's members of each room. A socket is a member of every room it follows whose subscribe has finished. */
 export interface Rooms {
-  /** Moves the socket into `room` (out of the one it is a member of) and tells both rooms their new size. */
+  /** Adds the socket to `room`'s members and tells the room its new size. */
   enter(socket: ClientSocket, room: string): void;
-  /** Takes the socket out of the room it is a member of, if any, and tells the room. */
-  leave(socket: ClientSocket): void;
-  /** Writes a published message to every member of its room on this instance. */
+  /** Takes the socket out of `room`'s members, if it is one, and tells the room. */
+  leave(socket: ClientSocket, room: string): void;
+  /** The socket is one of `room`'s members here (not merely subscribing). */
+  isMember(socket: ClientSocket, room: string): boolean;
+  /** Writes a published message to every member of its room on this instance (at the end of the tick). */
   deliver(message: ChatMessage): void;
   /** The room has members on this instance. */
   has(room: string): boolean;
-  /** Queues `payload` for every member of `room` on this instance. */
-  broadcast(room: string, payload: Buffer, type: OutboundType): void;
+  /** Queues `payload` for every member of `room` on this instance, written at the end of the tick. */
+  sendAtTickEnd(room: string, payload: Buffer, type: OutboundType): void;
   /** Tells this instance's members of `room` its size (counted by the broker over every instance). */
   announce(room: string, members: number): void;
 }
 
 /**
  * Presence is coalesced: joins and leaves mark the room, and one flush a short moment later
- * reports each marked room's local size once (to `count`: the broker sums the instances and
+ * reports each marked room's local size once (to `report`: the broker sums the instances and
  * answers through `announce`). Sent per join, 10k sockets arriving in one room would cost 50
  * million presence frames; coalesced, a burst costs one frame per member per flush.
  */
@@ -47,40 +50,39 @@ export function createRooms(sender: Sender, report: RoomReport, presenceFlushMs 
     flushTimer ??= setTimeout(flushPresence, presenceFlushMs).unref();
   }
 
-  function remove(socket: ClientSocket): void {
-    const room = socket.session.memberOf;
-    if (room === undefined) return;
-    socket.session.memberOf = undefined;
-    const members = rooms.get(room);
-    if (!members?.delete(socket)) return;
-    if (members.size === 0) rooms.delete(room);
-    presence(room);
-  }
-
   return {
     enter(socket, room) {
-      sender.flush(); // messages queued before the move go to the rooms as they were
-      remove(socket);
+      sender.flush(); // messages queued before the move go to the members as they were
       let members = rooms.get(room);
       if (!members) rooms.set(room, (members = new Set()));
+      if (members.has(socket)) return;
       members.add(socket);
-      socket.session.memberOf = room;
       presence(room);
     },
-    leave: remove,
+    leave(socket, room) {
+      const members = rooms.get(room);
+      if (!members?.has(socket)) return;
+      sender.flush(); // what was queued for the room before the leave still reaches the socket
+      members.delete(socket);
+      if (members.size === 0) rooms.delete(room);
+      presence(room);
+    },
+    isMember: (socket, room) => rooms.get(room)?.has(socket) === true,
     deliver(message) {
       const members = rooms.get(message.room);
       // Encoded once; every member gets the same bytes, the sender's copy being its acknowledgement.
-      if (members) sender.broadcast(members, encode({ type: 'message', ...message }), 'message');
+      // A personal channel's members are all its own user's sockets: they see it as `@me`.
+      if (members) sender.sendAtTickEnd(members, encode({ type: 'message', ...message, room: wireRoom(message.room) }), 'message');
     },
     has: (room) => rooms.has(room),
-    broadcast(room, payload, type) {
+    sendAtTickEnd(room, payload, type) {
       const members = rooms.get(room);
-      if (members) sender.broadcast(members, payload, type);
+      if (members) sender.sendAtTickEnd(members, payload, type);
     },
     announce(room, total) {
       const members = rooms.get(room);
-      if (members) sender.sendMany(members, encode({ type: 'presence', room, members: total }), 'presence');
+      // A personal channel has no presence to show: its members are one user's own sockets.
+      if (members && !isPersonalRoom(room)) sender.sendNowToAll(members, encode({ type: 'presence', room, members: total }), 'presence');
     },
   };
 }

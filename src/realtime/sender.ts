@@ -11,16 +11,16 @@ import type { SlowConsumerPolicy } from './slow-consumer.ts';
 import { directSocket } from './ws-internals.ts';
 
 export interface Sender {
-  /** Writes one frame; returns false if the socket was not open or was just closed as a slow consumer. */
-  send(socket: ClientSocket, payload: Buffer, type: OutboundType): boolean;
-  /** Writes the same bytes to every open socket; returns how many got them. */
-  sendMany(sockets: Iterable<ClientSocket>, payload: Buffer, type: OutboundType): number;
+  /** Writes one frame now; returns false if the socket was not open or was just closed as a slow consumer. */
+  sendNow(socket: ClientSocket, payload: Buffer, type: OutboundType): boolean;
+  /** Writes the same bytes now to every open socket; returns how many got them. */
+  sendNowToAll(sockets: Iterable<ClientSocket>, payload: Buffer, type: OutboundType): number;
   /**
    * Queues the frame for every member of `sockets` (a room's member set, read when written).
    * What is queued before the current tick ends is written together, one write per socket per
    * room; `flush` writes it at once. Any other send or close flushes first.
    */
-  broadcast(sockets: ReadonlySet<ClientSocket>, payload: Buffer, type: OutboundType): void;
+  sendAtTickEnd(sockets: ReadonlySet<ClientSocket>, payload: Buffer, type: OutboundType): void;
   /** Writes the queued broadcasts now. Call before changing a member set that has some queued. */
   flush(): void;
   /** Writes a frame made once by `textFrame` (the caller counts it in the metrics). */
@@ -88,13 +88,13 @@ export function createSender(metrics: Metrics, slow: SlowConsumerPolicy): Sender
   }
 
   return {
-    send(socket, payload, type) {
+    sendNow(socket, payload, type) {
       flush();
       const sent = write(socket, textFrame(payload));
       if (sent) metrics.messageOut(type, payload.length, 1);
       return sent;
     },
-    sendMany(sockets, payload, type) {
+    sendNowToAll(sockets, payload, type) {
       flush();
       const frame = textFrame(payload);
       let count = 0;
@@ -102,7 +102,7 @@ export function createSender(metrics: Metrics, slow: SlowConsumerPolicy): Sender
       metrics.messageOut(type, payload.length, count);
       return count;
     },
-    broadcast(sockets, payload, type) {
+    sendAtTickEnd(sockets, payload, type) {
       if (sockets.size > 0) queue.add(sockets, textFrame(payload), type);
     },
     flush,

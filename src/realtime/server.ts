@@ -14,19 +14,22 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
 import { MAX_FRAGMENTS } from '../protocol/limits.ts';
-import { createConnectionHandlers } from './connection.ts';
 import { judgeUpgrade } from './gateway.ts';
 import { createHeartbeat } from './heartbeat.ts';
-import { createJoins } from './join.ts';
+import { createConnectionHandlers, denySocket, refuseSocket } from './connection.ts';
+import type { FeatureDeps, FeatureFactory } from './features/feature.ts';
+import { FEATURES } from './features/index.ts';
+import { createRegistry } from './features/registry.ts';
 import { createRooms } from './rooms.ts';
 import { createSender } from './sender.ts';
 import { ClientSocket } from './session.ts';
 import { createSlowConsumerPolicy } from './slow-consumer.ts';
-import { createTyping } from './typing.ts';
+import { createSubscriptions } from './subscriptions.ts';
 import { createUpgradeRefusals } from './upgrade-refusals.ts';
 import { createUsers } from './users.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
 import type { Identity } from '../auth/identity.ts';
+import { inRoomSet } from '../protocol/rooms.ts';
 
 /** How long a peer gets to answer a close we sent before `ws` destroys its TCP socket. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 1000;
@@ -44,6 +47,8 @@ export type RealtimeConfig = Pick<
   | 'trustProxy'
   | 'allowedHosts'
   | 'refusalLogPerSec'
+  | 'maxRoomsPerConnection'
+  | 'latestRooms'
 >;
 
 export interface RealtimeDeps {
@@ -53,6 +58,8 @@ export interface RealtimeDeps {
   broker: Broker;
   /** Identity mode: every upgrade carries a token this accepts (401 otherwise). Absent: anonymous mode. */
   verifyToken?: VerifyToken;
+  /** The features the server speaks. Default: every registered one (features/index.ts). */
+  features?: readonly FeatureFactory[];
 }
 
 export interface Realtime {
@@ -89,12 +96,23 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
   // it also keeps who is there, for the server API.
   const identityMode = deps.verifyToken !== undefined;
   const rooms = createRooms(sender, (room, members) => {
-    broker.presence(room, members.size);
-    if (identityMode) broker.roster(room, [...members].map(({ session }) => ({ sub: session.identity?.sub ?? '', name: session.name })));
+    broker.presence(room, members.size, identityMode ? [...members].map(({ session }) => ({ sub: session.identity?.sub ?? '', name: session.name })) : undefined);
   });
   const users = createUsers();
-  const joins = createJoins(broker, rooms, sender, logger);
-  const typing = createTyping({ broker, rooms, clock });
+  const subscriptions = createSubscriptions({ broker, rooms, sender, logger, isLatest: (room) => inRoomSet(config.latestRooms, room) });
+  const featureDeps: FeatureDeps = {
+    broker,
+    rooms,
+    subscriptions,
+    sender,
+    users,
+    logger,
+    clock,
+    maxRooms: config.maxRoomsPerConnection,
+    deny: (socket, reason, room) => denySocket(logger, sender, socket, reason, room),
+    refuse: (socket, code, reason) => refuseSocket(logger, sender, socket, code, reason),
+  };
+  const registry = createRegistry((deps.features ?? FEATURES).map((make) => make(featureDeps)));
   const heartbeat = createHeartbeat({
     intervalMs: config.pingIntervalMs,
     timeoutMs: config.pongTimeoutMs,
@@ -104,20 +122,30 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     metrics,
     sockets: () => clients,
   });
+  // Kinds no registered feature knows (a newer instance in a rolling deploy): counted and logged, at most one line in a thousand.
+  let unknownKinds = 0;
+  function unknownKind(kind: string, channel: string): void {
+    metrics.brokerError('event');
+    if (unknownKinds++ % 1000 === 0) logger.warn({ kind, channel, seen: unknownKinds }, 'broker event of a kind no feature registered ignored');
+  }
   broker.subscribe({
     message(message) {
       rooms.deliver(message);
-      joins.heard(message);
+      subscriptions.heard(message);
     },
     presence: rooms.announce,
-    typing: typing.heard,
-    disconnect(sub) {
-      const sockets = users.socketsOf(sub);
-      for (const socket of sockets) sender.close(socket, CloseCode.disconnected, CloseReason.disconnected);
-      if (sockets.length > 0) logger.info({ sub, sockets: sockets.length }, 'user disconnected by the server API');
+    ephemeral(room, kind, data) {
+      const handler = registry.ephemeral(kind);
+      if (handler) handler(room, data);
+      else unknownKind(kind, 'ephemeral');
+    },
+    control(kind, data) {
+      const handler = registry.control(kind);
+      if (handler) handler(data);
+      else unknownKind(kind, 'control');
     },
   });
-  const open = createConnectionHandlers({ ...deps, rateLimitPerSec: config.rateLimitPerSec, trustProxy: config.trustProxy, sender, heartbeat, rooms, joins, typing, users });
+  const open = createConnectionHandlers({ ...deps, rateLimitPerSec: config.rateLimitPerSec, trustProxy: config.trustProxy, sender, heartbeat, subscriptions, users, registry });
   let draining = false;
 
   /** Every refused upgrade, the gateway's or the token's: its status, a counted reason, a rate-limited warning. */
@@ -160,7 +188,7 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     async drain(timeoutMs) {
       draining = true;
       heartbeat.stop();
-      typing.stop();
+      registry.stop();
       for (const socket of clients) sender.close(socket, CloseCode.goingAway, CloseReason.shuttingDown);
       const deadline = Date.now() + timeoutMs;
       while (clients.size > 0 && Date.now() < deadline) await sleep(Math.min(50, timeoutMs));

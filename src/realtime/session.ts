@@ -17,10 +17,14 @@ export class Session {
   readonly expiresAt: number;
   /** Display name (connection.ts: the token's, or in anonymous mode the join's). */
   name: string;
-  /** The room the socket speaks in: the one it joined last, even while that join replays history (join.ts). '' before any. */
-  room: string;
-  /** The room whose member set holds the socket, if any (rooms.ts). */
-  memberOf: string | undefined = undefined;
+  /**
+   * The rooms the socket follows, by their server-side names (`@u:<sub>` for `@me`), in the order
+   * it subscribed: members (rooms.ts) and those whose subscribe is still replaying history
+   * (subscriptions.ts, the only writer). At most MAX_ROOMS_PER_CONNECTION.
+   */
+  readonly follows = new Set<string>();
+  /** Where `say` and `typing` without `room` go: the room joined or subscribed last, undefined when none (subscriptions.ts). */
+  current: string | undefined = undefined;
   /** Counted by connection.ts (in) and the sender (out). */
   messagesIn = 0;
   messagesOut = 0;
@@ -34,13 +38,12 @@ export class Session {
   private tokens: number;
   private refilledAt: number;
 
-  constructor(id: string, ip: string, name: string, room: string, now: number, firstSweep: number, ratePerSec: number, identity?: Identity) {
+  constructor(id: string, ip: string, name: string, now: number, firstSweep: number, ratePerSec: number, identity?: Identity) {
     this.id = id;
     this.ip = ip;
     this.identity = identity;
     this.expiresAt = identity?.expiresAt ?? Number.POSITIVE_INFINITY;
     this.name = identity?.name ?? name;
-    this.room = room;
     this.openedAt = now;
     this.firstSweep = firstSweep;
     this.tokens = ratePerSec * RATE_BURST_SECONDS;

@@ -8,7 +8,7 @@ import { rateLimitedWarn } from '../log/rate-limited.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
 import { originOf, refuseUpgrade, type Verdict } from './gateway.ts';
-import { clientAddress } from './hosts.ts';
+import { clientAddress } from '../request/hosts.ts';
 
 /** Untrusted header values are logged this long at most. */
 const LOGGED_CHARS = 200;

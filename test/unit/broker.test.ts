@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChatMessage } from '../../src/broker/broker.ts';
+import { NO_LISTENER, type ChatMessage } from '../../src/broker/broker.ts';
 import { createMemoryBroker } from '../../src/broker/memory.ts';
 import { reconnectDelay } from '../../src/broker/redis/connection.ts';
 import { parseCounts, parseEntries, parseHistoryReply, parseXRead, toChatMessage } from '../../src/broker/redis/replies.ts';
@@ -35,7 +35,7 @@ test('REDIS_URL, HISTORY_SIZE and PRESENCE_TTL_MS: defaults, values, refusals wi
 test('the memory broker keeps HISTORY_SIZE messages a room and replays after since', async () => {
   const broker = createMemoryBroker({ historySize: 3 });
   const seen: ChatMessage[] = [];
-  broker.subscribe({ message: (m) => seen.push(m), presence: () => {}, typing: () => {}, disconnect: () => {} });
+  broker.subscribe({ ...NO_LISTENER, message: (m) => seen.push(m) });
   for (let i = 1; i <= 5; i++) await broker.publish({ room: 'r', from: 'a', text: `t${i}`, ts: i });
   await broker.publish({ room: 'other', from: 'a', text: 'x', ts: 0 });
   assert.deepEqual(seen.map((m) => m.id), ['1', '2', '3', '4', '5', '1']);

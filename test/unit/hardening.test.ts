@@ -8,7 +8,7 @@ import { ConfigError, parseConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { rateLimitedWarn } from '../../src/log/rate-limited.ts';
 import { isValidName, isValidText, normaliseText } from '../../src/protocol/text.ts';
-import { clientAddress, hostAllowed, withoutPort } from '../../src/realtime/hosts.ts';
+import { clientAddress, hostAllowed, withoutPort } from '../../src/request/hosts.ts';
 
 test('names need a visible character; no lone surrogates, bidi controls or invisible-only tricks', () => {
   for (const ok of ['Zoë', '🚀', '李雷', 'a b', 'ㅤx', 'e\u0301']) assert.ok(isValidName(ok, 32), JSON.stringify(ok));

@@ -17,6 +17,7 @@ const FLOORS: Record<string, number> = {
   'metrics': 0,
   'broker': 1,
   'auth': 1,
+  'request': 1,
   'realtime': 2,
   'http': 3,
   'app.ts': 4,

@@ -11,13 +11,14 @@
 // sender's own copy (its acknowledgement) is delivered by the same read path as everyone else's,
 // so it can never arrive before the message is in Redis. Consumer groups are not used: every
 // instance must see every message of its rooms, which plain XREAD gives without per-instance
-// group state to create and clean up. Presence: presence.ts. Typing rides the events stream.
+// group state to create and clean up. Presence: presence.ts. Ephemeral publications and control
+// events ride the events stream, each entry with a `kind`; a kind this version does not know (a
+// newer instance in a rolling deploy) is logged and counted, never taken for another.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
 import type { BrokerMetrics } from '../../metrics/metrics.ts';
-import { TYPING_REPORT_MAX } from '../../protocol/limits.ts';
 import { nextId, parseId } from '../../protocol/ids.ts';
-import { NO_LISTENER, type Broker, type ChatMessage, type History } from '../broker.ts';
+import { NO_LISTENER, type Broker, type ChatMessage, type History, type HistorySizeOf } from '../broker.ts';
 import { createRedisConnection, errorText } from './connection.ts';
 import { judgeHistory } from './history.ts';
 import { entraIdCredentials } from './entra.ts';
@@ -26,7 +27,7 @@ import { createPresence } from './presence.ts';
 import { createPublisher } from './publish.ts';
 import { createRoomReader } from './reader.ts';
 import { createRosters } from './roster.ts';
-import { parseEntries, parseHistoryReply, parseTypingNames, toChatMessage } from './replies.ts';
+import { parseEntries, parseHistoryReply, toChatMessage } from './replies.ts';
 import { evalScript, HISTORY } from './scripts.ts';
 import { timed } from './timed.ts';
 
@@ -35,6 +36,8 @@ export interface RedisBrokerOptions {
   /** The same URL without its password, for logs and /readyz. */
   displayUrl: string;
   historySize: number;
+  /** Per room, overriding `historySize` (latest-value rooms keep 1). Default: `historySize` everywhere. */
+  historySizeOf?: HistorySizeOf;
   presenceTtlMs: number;
   /** A room's stream expires this long after its last message (HISTORY_TTL_MS). Default 24 h. */
   historyTtlMs?: number;
@@ -63,8 +66,11 @@ const EVENTS_MAXLEN = 1000;
 
 export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const { logger, metrics, historySize } = options;
+  const historySizeOf = options.historySizeOf ?? (() => historySize);
   const keys = redisKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
-  const retention = historySize + DELIVERY_MARGIN;
+  const retentionOf = (room: string): number => historySizeOf(room) + DELIVERY_MARGIN;
+  const TRIM = { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } } as const;
+  let unknownKinds = 0;
   const instanceId = randomBytes(6).toString('hex');
   let listener = NO_LISTENER;
   let closing = false;
@@ -89,18 +95,20 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     metrics,
     onMessage: (message) => listener.message(message),
     onEvent(entry) {
-      const { room, kind, sub } = entry.fields;
-      if (kind === 'disconnect' && sub !== undefined) return listener.disconnect(sub);
-      if (room === undefined) return;
-      if (kind === 'typing') listener.typing(room, parseTypingNames(entry.fields.names, TYPING_REPORT_MAX));
-      else presence.othersChanged(room);
+      const { room, kind, type, data } = entry.fields;
+      if (kind === 'presence' && room !== undefined) return presence.othersChanged(room);
+      if (kind === 'ephemeral' && room !== undefined && type !== undefined && data !== undefined) return listener.ephemeral(room, type, data);
+      if (kind === 'control' && type !== undefined && data !== undefined) return listener.control(type, data);
+      metrics.brokerError('event');
+      // At most one line per thousand: a flood of unknown entries must not flood the log.
+      if (unknownKinds++ % 1000 === 0) logger.warn({ kind, id: entry.id, seen: unknownKinds }, 'events stream entry of an unknown kind or shape ignored');
     },
   });
   const publisher = createPublisher({
     conn,
     keys,
     instanceId,
-    retention,
+    retentionOf,
     ttlMs: options.historyTtlMs ?? 86_400_000,
     timeoutMs: options.publishTimeoutMs ?? 10_000,
     logger,
@@ -141,14 +149,15 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     await reader.follow(room);
     const sinceId = parseId(since);
     const end = sinceId ? nextId(sinceId) : '-';
-    const reply = parseHistoryReply(await evalScript(conn.cmd, HISTORY, [keys.room(room)], [end, String(historySize + 1)]));
+    const size = historySizeOf(room);
+    const reply = parseHistoryReply(await evalScript(conn.cmd, HISTORY, [keys.room(room)], [end, String(size + 1)]));
     if (!reply) throw new Error('unexpected reply to the history script');
-    const verdict = judgeHistory(since, sinceId, reply, historySize);
+    const verdict = judgeHistory(since, sinceId, reply, size);
     let entries = verdict.kind === 'reload' ? [] : verdict.entries;
     let truncated = true;
-    if (verdict.kind === 'reload') entries = parseEntries(await conn.cmd.xRevRange(keys.room(room), '+', '-', { COUNT: historySize })).reverse();
+    if (verdict.kind === 'reload') entries = parseEntries(await conn.cmd.xRevRange(keys.room(room), '+', '-', { COUNT: size })).reverse();
     else if (verdict.kind === 'replay') truncated = verdict.truncated;
-    else truncated = (await conn.cmd.xLen(keys.room(room))) >= retention;
+    else truncated = (await conn.cmd.xLen(keys.room(room))) >= retentionOf(room);
     await reader.delivered(room, entries.at(-1)?.id ?? reply.lastId);
     const messages: ChatMessage[] = [];
     for (const entry of entries) {
@@ -163,7 +172,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     subscribe(next) {
       listener = next;
     },
-    presence(room, localMembers) {
+    presence(room, localMembers, members) {
       if (localMembers > 0) {
         if (conn.cmdReady()) void reader.follow(room).catch(() => {});
         else reader.touch(room);
@@ -171,20 +180,19 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
         reader.linger(room);
       }
       presence.setLocal(room, localMembers);
+      if (members) rosters.set(room, members);
     },
-    typing(room, names) {
-      if (!conn.cmdReady() || names.length === 0) return; // ephemeral: nothing waits for Redis
-      const fields = { kind: 'typing', room, names: JSON.stringify(names.slice(0, TYPING_REPORT_MAX)) };
-      void timed(metrics, 'typing', conn.cmd.xAdd(keys.events, '*', fields, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } })).catch(() => {});
+    emit(room, type, data) {
+      if (!conn.cmdReady()) return; // ephemeral: nothing waits for Redis
+      void timed(metrics, 'emit', conn.cmd.xAdd(keys.events, '*', { kind: 'ephemeral', room, type, data }, TRIM)).catch(() => {});
     },
-    roster: (room, members) => rosters.set(room, members),
     members(room) {
       if (!conn.cmdReady()) return Promise.reject(new Error('redis unavailable'));
       return timed(metrics, 'presence', rosters.get(room));
     },
-    async disconnect(sub) {
+    async control(type, data) {
       if (!conn.cmdReady()) throw new Error('redis unavailable');
-      await timed(metrics, 'publish', conn.cmd.xAdd(keys.events, '*', { kind: 'disconnect', sub }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } }));
+      await timed(metrics, 'control', conn.cmd.xAdd(keys.events, '*', { kind: 'control', type, data }, TRIM));
     },
     async history(room, since): Promise<History> {
       if (since === undefined) {

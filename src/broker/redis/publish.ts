@@ -16,8 +16,8 @@ export interface PublisherOptions {
   conn: RedisConnection;
   keys: RedisKeys;
   instanceId: string;
-  /** Entries a room stream keeps (MAXLEN ~). */
-  retention: number;
+  /** Entries a room's stream keeps (MAXLEN ~). */
+  retentionOf(room: string): number;
   /** A room's stream expires this long after its last message (PEXPIRE on every publish). */
   ttlMs: number;
   /** A message Redis cannot take within this long is refused. */
@@ -53,7 +53,7 @@ interface Outgoing {
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
-  const { conn, keys, logger, metrics, retention, timeoutMs, ttlMs } = options;
+  const { conn, keys, logger, metrics, retentionOf, timeoutMs, ttlMs } = options;
   let outbox: Outgoing[] = [];
   let pumping = false;
   let published = 0;
@@ -70,6 +70,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   async function store(o: Outgoing): Promise<string> {
     const { room, from, text, ts, sender } = o.draft;
     const key = keys.room(room);
+    const retention = retentionOf(room);
     // Every write renews the room's expiry: a room nobody speaks in for ttlMs is gone from Redis.
     const [reply] = o.uncertain
       ? [await evalScript(conn.cmd, PUBLISH_ONCE, [key], [String(retention), o.pid, from, text, String(ts), sender ?? '', String(ttlMs)])]

@@ -152,19 +152,6 @@ export function parseInteger(value: unknown): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** The names of a typing event (a JSON list of strings); anything else is dropped. */
-export function parseTypingNames(value: string | undefined, max: number): string[] {
-  if (value === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(parsed)) return [];
-  return parsed.filter((name): name is string => typeof name === 'string').slice(0, max);
-}
-
 /** The roster script's reply: {total, [JSON list or false, ...]}; members of the wrong shape are dropped. */
 export function parseRosterReply(value: unknown, max: number): { count: number; members: { sub: string; name: string }[]; truncated: boolean } | undefined {
   if (!Array.isArray(value) || value.length !== 2 || !Array.isArray(value[1])) return undefined;

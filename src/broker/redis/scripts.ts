@@ -32,7 +32,7 @@ redis.call('PEXPIRE', KEYS[4], ARGV[2])
 for i = 4, #ARGV, 2 do
   local n = tonumber(ARGV[i + 1])
   if n > 0 then redis.call('HSET', KEYS[1], ARGV[i], n) else redis.call('HDEL', KEYS[1], ARGV[i]) end
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000, '*', 'room', ARGV[i])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000, '*', 'kind', 'presence', 'room', ARGV[i])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
@@ -55,7 +55,7 @@ return totals`);
 /** KEYS: own hash, instances, events, own roster. ARGV: instance id, then rooms. A clean exit: stop counting at once. */
 export const PRESENCE_LEAVE = script(`redis.call('DEL', KEYS[1], KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
-for i = 2, #ARGV do redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000, '*', 'room', ARGV[i]) end
+for i = 2, #ARGV do redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000, '*', 'kind', 'presence', 'room', ARGV[i]) end
 return 1`);
 
 /** KEYS: own roster. ARGV: ttl ms, replace (1/0), then room, JSON list pairs ('' removes the room). */

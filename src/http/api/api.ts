@@ -1,5 +1,6 @@
 // The server API, for the application's own backend: publish into a room, read its presence and
-// history, disconnect a user everywhere. `Authorization: Bearer <API_KEY>`, JSON in and out,
+// history; reach a user: a message on their personal channel, a room they follow or no longer
+// follow, a disconnect everywhere. `Authorization: Bearer <API_KEY>`, JSON in and out,
 // described in docs/openapi.yaml (the tests validate real responses against it). Every call goes
 // through the broker, so it works the same on every instance when Redis is on.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -7,9 +8,11 @@ import { Counter, type Registry } from 'prom-client';
 import type { Broker } from '../../broker/broker.ts';
 import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../log/logger.ts';
+import { CONTROL, encodeUserControl } from '../../protocol/control.ts';
 import { parseId } from '../../protocol/ids.ts';
-import { NAME_MAX, ROOM_PATTERN, TEXT_MAX } from '../../protocol/limits.ts';
-import { isValidName, isValidText } from '../../protocol/text.ts';
+import { NAME_MAX, ROOM_PATTERN, SUB_MAX, TEXT_MAX } from '../../protocol/limits.ts';
+import { personalRoom } from '../../protocol/rooms.ts';
+import { isValidName, isValidSub, isValidText } from '../../protocol/text.ts';
 import { json } from '../respond.ts';
 import { readJsonObject } from './body.ts';
 import { createKeyCheck } from './key.ts';
@@ -30,19 +33,29 @@ export interface ApiOptions {
   clientAddress(req: IncomingMessage): string;
 }
 
-type Route = 'publish' | 'presence' | 'history' | 'disconnect';
+type Route = 'publish' | 'presence' | 'history' | 'disconnect' | 'user_message' | 'user_subscribe' | 'user_unsubscribe';
 type Outcome = { status: number; body: unknown; headers?: Record<string, string> };
+/** What a path names: a room, or a user (and a room of theirs). */
+type Target = { room: string; sub: string };
 
-const ROUTES: readonly { route: Route; method: string; pattern: RegExp }[] = [
-  { route: 'publish', method: 'POST', pattern: /^\/api\/rooms\/([^/]*)\/messages$/ },
-  { route: 'presence', method: 'GET', pattern: /^\/api\/rooms\/([^/]*)\/presence$/ },
-  { route: 'history', method: 'GET', pattern: /^\/api\/rooms\/([^/]*)\/history$/ },
-  { route: 'disconnect', method: 'DELETE', pattern: /^\/api\/users\/([^/]*)\/connections$/ },
+const ROOM = '([^/]*)';
+const ROUTES: readonly { route: Route; method: string; pattern: RegExp; user: boolean }[] = [
+  { route: 'publish', method: 'POST', pattern: new RegExp(`^/api/rooms/${ROOM}/messages$`), user: false },
+  { route: 'presence', method: 'GET', pattern: new RegExp(`^/api/rooms/${ROOM}/presence$`), user: false },
+  { route: 'history', method: 'GET', pattern: new RegExp(`^/api/rooms/${ROOM}/history$`), user: false },
+  { route: 'disconnect', method: 'DELETE', pattern: /^\/api\/users\/([^/]*)\/connections$/, user: true },
+  { route: 'user_message', method: 'POST', pattern: /^\/api\/users\/([^/]*)\/messages$/, user: true },
+  { route: 'user_subscribe', method: 'PUT', pattern: /^\/api\/users\/([^/]*)\/rooms\/([^/]*)$/, user: true },
+  { route: 'user_unsubscribe', method: 'DELETE', pattern: /^\/api\/users\/([^/]*)\/rooms\/([^/]*)$/, user: true },
 ];
-const SUB_MAX = 255;
+/** Routes that reach a user's sockets need identity mode: anonymous sockets belong to no one. */
+const NEEDS_IDENTITY: ReadonlySet<Route> = new Set(['user_message', 'user_subscribe', 'user_unsubscribe']);
+const BAD_ROOM = 'room must be 1-64 of A-Z a-z 0-9 _ -';
+const BAD_SUB = `sub must be 1-${SUB_MAX} characters without control characters`;
 
 const bad = (reason: string): Outcome => ({ status: 400, body: { error: 'bad_request', reason } });
-const unavailable = (err: unknown): Outcome => ({ status: 503, body: { error: 'unavailable', reason: err instanceof Error ? err.message : 'broker unavailable' } });
+/** The cause is logged; the caller learns only that the broker could not do it now, never an internal message. */
+const UNAVAILABLE: Outcome = { status: 503, body: { error: 'unavailable', reason: 'broker unavailable, try again' }, headers: { 'Retry-After': '1' } };
 
 function decoded(segment: string): string | undefined {
   try {
@@ -58,7 +71,12 @@ export function createApi(options: ApiOptions): ApiHandler {
   const allow = createRateLimiter(options.rateLimitPerSec, () => clock.now());
   const requests = new Counter({ name: 'ws_api_requests_total', help: 'Server API requests by route and status', labelNames: ['route', 'status'], registers: [options.registry] });
 
-  async function publish(req: IncomingMessage, room: string): Promise<Outcome> {
+  function unavailable(err: unknown, route: Route): Outcome {
+    logger.warn({ err, route }, 'api call failed in the broker');
+    return UNAVAILABLE;
+  }
+
+  async function publish(req: IncomingMessage, room: string, route: Route): Promise<Outcome> {
     const body = await readJsonObject(req);
     if (!body.ok) return bad(body.reason);
     const { text, from } = body.value;
@@ -68,7 +86,7 @@ export function createApi(options: ApiOptions): ApiHandler {
       const message = await broker.publish({ room, from: from ?? 'server', text, ts: Math.round(clock.now()), sender: 'server' });
       return { status: 201, body: { id: message.id } };
     } catch (err) {
-      return unavailable(err);
+      return unavailable(err, route);
     }
   }
 
@@ -77,7 +95,7 @@ export function createApi(options: ApiOptions): ApiHandler {
       const roster = await broker.members(room);
       return { status: 200, body: options.identityMode ? { room, count: roster.count, members: roster.members, truncated: roster.truncated } : { room, count: roster.count } };
     } catch (err) {
-      return unavailable(err);
+      return unavailable(err, 'presence');
     }
   }
 
@@ -88,35 +106,65 @@ export function createApi(options: ApiOptions): ApiHandler {
       const h = await broker.history(room, since);
       return { status: 200, body: { room, since, truncated: h.truncated, messages: h.messages } };
     } catch (err) {
-      return unavailable(err);
+      return unavailable(err, 'history');
     }
   }
 
-  async function disconnect(sub: string): Promise<Outcome> {
+  /** A control event every instance acts on for its own sockets of `sub`: 202 once it is sent. */
+  async function control(route: Route, kind: string, target: Target, withRoom: boolean): Promise<Outcome> {
     try {
-      await broker.disconnect(sub);
-      return { status: 202, body: { sub, requested: true } };
+      await broker.control(kind, encodeUserControl(withRoom ? target : { sub: target.sub }));
+      return { status: 202, body: withRoom ? { sub: target.sub, room: target.room, requested: true } : { sub: target.sub, requested: true } };
     } catch (err) {
-      return unavailable(err);
+      return unavailable(err, route);
+    }
+  }
+
+  /** The path's parameters, decoded and checked: a room, or a user and (for their rooms) a room. */
+  function targetOf(route: Route, match: RegExpExecArray): Target | Outcome {
+    const first = decoded(match[1] ?? '');
+    const user = ROUTES.find((r) => r.route === route)?.user === true;
+    if (!user) return first !== undefined && ROOM_PATTERN.test(first) ? { room: first, sub: '' } : bad(BAD_ROOM);
+    if (first === undefined || !isValidSub(first, SUB_MAX)) return bad(BAD_SUB);
+    if (match[2] === undefined) return { room: personalRoom(first), sub: first };
+    const room = decoded(match[2]);
+    return room !== undefined && ROOM_PATTERN.test(room) ? { room, sub: first } : bad(BAD_ROOM);
+  }
+
+  async function call(route: Route, req: IncomingMessage, target: Target): Promise<Outcome> {
+    switch (route) {
+      case 'publish':
+      case 'user_message':
+        return publish(req, target.room, route);
+      case 'presence':
+        return presence(target.room);
+      case 'history':
+        return history(req, target.room);
+      case 'disconnect':
+        return control(route, CONTROL.disconnect, target, false);
+      case 'user_subscribe':
+        return control(route, CONTROL.subscribe, target, true);
+      case 'user_unsubscribe':
+        return control(route, CONTROL.unsubscribe, target, true);
     }
   }
 
   async function answer(req: IncomingMessage, path: string): Promise<{ route: string; outcome: Outcome }> {
-    const found = ROUTES.find((r) => r.pattern.test(path));
-    if (!found) return { route: 'unknown', outcome: { status: 404, body: { error: 'not_found', reason: 'no such API route' } } };
+    const matching = ROUTES.filter((r) => r.pattern.test(path));
+    const first = matching[0];
+    if (!first) return { route: 'unknown', outcome: { status: 404, body: { error: 'not_found', reason: 'no such API route' } } };
+    const found = matching.find((r) => r.method === req.method) ?? first;
     const { route } = found;
     if (!allow(options.clientAddress(req))) return { route, outcome: { status: 429, body: { error: 'rate_limited', reason: 'too many requests' }, headers: { 'Retry-After': '1' } } };
     if (!keyMatches(req)) return { route, outcome: { status: 401, body: { error: 'unauthorized', reason: 'Authorization: Bearer <API_KEY> missing or wrong' }, headers: { 'WWW-Authenticate': 'Bearer' } } };
-    if (req.method !== found.method) return { route, outcome: { status: 405, body: { error: 'method_not_allowed', reason: `${route} takes ${found.method}` }, headers: { Allow: found.method } } };
-    const param = decoded(found.pattern.exec(path)?.[1] ?? '');
-    if (route === 'disconnect') {
-      if (param === undefined || param === '' || param.length > SUB_MAX || /\p{Cc}/u.test(param)) return { route, outcome: bad('sub must be 1-255 characters') };
-      return { route, outcome: await disconnect(param) };
+    if (req.method !== found.method) {
+      const allowed = matching.map((r) => r.method).join(', ');
+      return { route, outcome: { status: 405, body: { error: 'method_not_allowed', reason: `this path takes ${allowed}` }, headers: { Allow: allowed } } };
     }
-    if (param === undefined || !ROOM_PATTERN.test(param)) return { route, outcome: bad('room must be 1-64 of A-Z a-z 0-9 _ -') };
-    if (route === 'publish') return { route, outcome: await publish(req, param) };
-    if (route === 'presence') return { route, outcome: await presence(param) };
-    return { route, outcome: await history(req, param) };
+    if (NEEDS_IDENTITY.has(route) && !options.identityMode) return { route, outcome: { status: 404, body: { error: 'not_found', reason: 'users exist only in identity mode (AUTH_JWT_SECRET or AUTH_JWKS_URL)' } } };
+    const target = targetOf(route, found.pattern.exec(path) as RegExpExecArray);
+    if ('status' in target) return { route, outcome: target };
+    return { route, outcome: await call(route, req, target) };
   }
 
   return (req, res, path) => {

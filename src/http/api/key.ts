@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { bearerToken } from '../../request/bearer.ts';
 
 /**
  * Checks `Authorization: Bearer <API_KEY>` in constant time: both sides are hashed first, so the
@@ -8,9 +9,8 @@ import type { IncomingMessage } from 'node:http';
 export function createKeyCheck(apiKey: string): (req: IncomingMessage) => boolean {
   const expected = createHash('sha256').update(apiKey).digest();
   return (req) => {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer +(\S+) *$/i.exec(header);
-    const given = createHash('sha256').update(match?.[1] ?? '').digest();
-    return timingSafeEqual(given, expected) && match !== null;
+    const token = bearerToken(req.headers.authorization) ?? '';
+    const given = createHash('sha256').update(token).digest();
+    return timingSafeEqual(given, expected) && token !== '';
   };
 }

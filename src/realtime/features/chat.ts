@@ -1,0 +1,44 @@
+// Chat: `say` publishes a stored message into a room the socket follows. Delivery (and the
+// sender's own copy as its acknowledgement) is the core's: every stored publication reaches the
+// room's members through rooms.deliver.
+import { CloseCode } from '../../protocol/close.ts';
+import { parsed, roomField, textField, type Parsed } from '../../protocol/parse.ts';
+import { isPersonalRoom } from '../../protocol/rooms.ts';
+import type { ClientSocket } from '../session.ts';
+import { inbound, targetRoom, type Feature, type FeatureDeps } from './feature.ts';
+
+interface Say {
+  text: string;
+  room: string | undefined;
+}
+
+export function parseSay(fields: Record<string, unknown>): Parsed<Say> {
+  const text = textField(fields.text);
+  if (!text.ok) return text;
+  const room = roomField(fields.room, false);
+  if (!room.ok) return room;
+  return parsed({ text: text.message, room: room.message });
+}
+
+export function createChat(deps: FeatureDeps): Feature {
+  const { broker, clock, logger, sender } = deps;
+
+  async function say(socket: ClientSocket, { text, room: wire }: Say): Promise<void> {
+    const { session } = socket;
+    const target = targetRoom(session, wire);
+    if ('reason' in target) return deps.deny(socket, target.reason, wire);
+    // A personal channel carries what the application's backend sends a user, nothing else.
+    if (isPersonalRoom(target.room)) return deps.deny(socket, 'forbidden', wire ?? '@me');
+    try {
+      await broker.publish({ room: target.room, from: session.name, text, ts: Math.round(clock.now()) });
+    } catch (err) {
+      logger.error({ err, connId: session.id, room: target.room }, 'publish failed');
+      sender.close(socket, CloseCode.tryAgainLater, 'Message not delivered, try again');
+    }
+  }
+
+  return {
+    name: 'chat',
+    inbound: { say: inbound(parseSay, (socket, message) => void say(socket, message)) },
+  };
+}
