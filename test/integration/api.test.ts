@@ -2,39 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClient } from '../helpers/client.ts';
-import { assertDocumented, OPENAPI } from '../helpers/openapi.ts';
+import { API_KEY as KEY, call, checked } from '../helpers/api.ts';
+import { OPENAPI } from '../helpers/openapi.ts';
 import { eventually, fetchMetrics, metricValue, serverPool, type TestServer } from '../helpers/server.ts';
 import { hs256, SECRET } from '../helpers/tokens.ts';
 import { parseIdentityConfig } from '../../src/config/identity.ts';
 
-const KEY = 'k'.repeat(20) + '-api-key-for-tests-0123';
 const server = serverPool();
 const apiServer = (env: Record<string, string> = {}): Promise<TestServer> => server({ identity: parseIdentityConfig({ API_KEY: KEY, ...env }) });
-
-interface Call {
-  status: number;
-  body: unknown;
-  headers: Headers;
-}
-
-async function call(s: TestServer, method: string, path: string, body?: unknown, key: string | null = KEY, raw?: string): Promise<Call> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (key !== null) headers.authorization = `Bearer ${key}`;
-  const res = await fetch(`${s.url}${path}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)), signal: AbortSignal.timeout(5000) });
-  return { status: res.status, body: await res.json(), headers: res.headers };
-}
-
-/** The documented path template of a concrete path. */
-function template(path: string): string {
-  const p = path.split('?')[0] ?? path;
-  return p.replace(/^\/api\/rooms\/[^/]+\//, '/api/rooms/{room}/').replace(/^\/api\/users\/[^/]+\//, '/api/users/{sub}/');
-}
-
-async function checked(s: TestServer, method: string, path: string, body?: unknown, key: string | null = KEY, raw?: string): Promise<Call> {
-  const r = await call(s, method, path, body, key, raw);
-  assertDocumented(method, template(path), r.status, r.body);
-  return r;
-}
 
 test('without API_KEY the API does not exist: 404', async () => {
   const s = await server();
@@ -128,5 +103,12 @@ test('rate-limited like the sockets: a burst past twice the rate gets 429 with R
 
 test('the OpenAPI document is 3.1 and documents every route the server has', () => {
   assert.equal(OPENAPI.openapi, '3.1.0');
-  assert.deepEqual(Object.keys(OPENAPI.paths as object).sort(), ['/api/rooms/{room}/history', '/api/rooms/{room}/messages', '/api/rooms/{room}/presence', '/api/users/{sub}/connections']);
+  assert.deepEqual(Object.keys(OPENAPI.paths as object).sort(), [
+    '/api/rooms/{room}/history',
+    '/api/rooms/{room}/messages',
+    '/api/rooms/{room}/presence',
+    '/api/users/{sub}/connections',
+    '/api/users/{sub}/messages',
+    '/api/users/{sub}/rooms/{room}',
+  ]);
 });
