@@ -4,46 +4,17 @@
 // Needs redis-server (apt-get install redis-server); a missing one fails the suite.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chatLoad, ChatPeer, until } from '../helpers/chat.ts';
 import { TestClient } from '../helpers/client.ts';
-import { answersPing, assertReplay, replayJoin } from '../helpers/redis.ts';
+import { assertReplay, REDIS_SERVER, redisServer, replayJoin, type Redis } from '../helpers/redis.ts';
 import { freePort, runService, type Service } from '../helpers/process.ts';
 
-const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 const PRESENCE_TTL_MS = 3000;
 const HISTORY_SIZE = 20;
-
-interface Redis {
-  port: number;
-  url: string;
-  start(): Promise<void>;
-  kill(): Promise<void>;
-}
-
-/** A redis-server of the test's own on 127.0.0.1, with an append-only file fsynced at every write. */
-function redisServer(port: number, dir: string): Redis {
-  let child: ChildProcess | undefined;
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    async start() {
-      child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--protected-mode', 'yes'], { stdio: 'ignore' });
-      await until('redis-server to answer PING', () => answersPing(port), 10_000);
-    },
-    async kill() {
-      const c = child;
-      if (!c || c.exitCode !== null) return;
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 let redis: Redis;
 let redisDir = '';

@@ -1,5 +1,6 @@
 // Shared by the suites that run a real redis-server: is it up, and what does a rejoin with `since` replay.
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { until, type ChatPeer } from './chat.ts';
 import { TestClient, type Json } from './client.ts';
@@ -21,6 +22,35 @@ export function answersPing(port: number): Promise<boolean> {
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
     });
   });
+}
+
+export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+
+export interface Redis {
+  port: number;
+  url: string;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/** A redis-server of the test's own on 127.0.0.1, with an append-only file fsynced at every write. */
+export function redisServer(port: number, dir: string): Redis {
+  let child: ChildProcess | undefined;
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--protected-mode', 'yes'], { stdio: 'ignore' });
+      await until('redis-server to answer PING', () => answersPing(port), 10_000);
+    },
+    async kill() {
+      const c = child;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 /** Joins `room` on `url` with `since` and reads the history frame and the messages it announces. */

@@ -1,0 +1,144 @@
+// Many rooms, personal channels and server-side subscriptions across instances of the real
+// service (node src/main.ts) sharing a real Redis (Debian's redis-server on a free loopback port):
+// what one instance's API asks reaches the user's sockets on the others, and a user's messages
+// survive the restart of the instance they were connected to. A missing redis-server fails it.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { until } from '../helpers/chat.ts';
+import { TestClient, type Json } from '../helpers/client.ts';
+import { freePort, runService, type Service } from '../helpers/process.ts';
+import { REDIS_SERVER, redisServer, type Redis } from '../helpers/redis.ts';
+import { hs256, SECRET } from '../helpers/tokens.ts';
+
+const API_KEY = 'k'.repeat(20) + '-api-key-for-redis-0123';
+let redis: Redis;
+let redisDir = '';
+const services: Service[] = [];
+const clients: TestClient[] = [];
+
+interface Instance {
+  port: number;
+  ws: string;
+  service: Service;
+}
+
+async function instance(): Promise<Instance> {
+  const port = await freePort();
+  const service = runService({ PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redis.url, AUTH_JWT_SECRET: SECRET, API_KEY, LATEST_ROOMS: 'ticker-*', RATE_LIMIT_PER_SEC: '200', SHUTDOWN_TIMEOUT_MS: '2000' });
+  services.push(service);
+  await until(`instance on ${port} ready`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 15_000);
+  return { port, ws: `ws://127.0.0.1:${port}/ws`, service };
+}
+
+async function user(at: Instance, sub: string): Promise<TestClient> {
+  const c = await TestClient.connect(`${at.ws}?access_token=${await hs256({ sub, name: sub })}`);
+  clients.push(c);
+  await c.nextOf('welcome', 5000);
+  return c;
+}
+
+async function subscribe(c: TestClient, room: string, since?: string): Promise<Json> {
+  c.send({ type: 'subscribe', room, ...(since === undefined ? {} : { since }) });
+  return c.nextOf('subscribed', 5000, (m) => m.room === room);
+}
+
+async function api(at: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`http://127.0.0.1:${at.port}${path}`, { method, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+before(async () => {
+  if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server not found at ${REDIS_SERVER}: install redis-server (Debian: apt-get install redis-server) or set REDIS_SERVER`);
+  redisDir = mkdtempSync(join(tmpdir(), 'socketship-redis-users-'));
+  redis = redisServer(await freePort(), redisDir);
+  await redis.start();
+});
+
+after(async () => {
+  for (const c of clients) c.ws.terminate();
+  for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+  await Promise.all(services.map((s) => s.exited));
+  await redis?.kill();
+  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+});
+
+describe('users and rooms across two instances sharing one Redis', () => {
+  let a: Instance;
+  let b: Instance;
+  before(async () => {
+    [a, b] = [await instance(), await instance()];
+  });
+
+  it('a socket on A follows rooms said into on B, each message with its room; after unsubscribe nothing of that room', async () => {
+    const reader = await user(a, 'reader');
+    const writer = await user(b, 'writer');
+    for (const room of ['east', 'west']) {
+      await subscribe(reader, room);
+      await subscribe(writer, room);
+    }
+    for (const room of ['east', 'west']) writer.send({ type: 'say', room, text: `hello ${room}` });
+    const got = [await reader.nextOf('message', 5000), await reader.nextOf('message', 5000)];
+    assert.deepEqual(got.map((m) => [m.room, m.text]), [['east', 'hello east'], ['west', 'hello west']]);
+    reader.send({ type: 'unsubscribe', room: 'east' });
+    await reader.nextOf('unsubscribed', 5000);
+    writer.send({ type: 'say', room: 'east', text: 'east again' });
+    writer.send({ type: 'say', room: 'west', text: 'west again' });
+    assert.deepEqual([(await reader.nextOf('message', 5000)).text], ['west again'], 'east is not delivered after the unsubscribe');
+  });
+
+  it("a message to a user through B's API reaches their @me sockets on A and on B", async () => {
+    const onA = await user(a, 'alice');
+    const onB = await user(b, 'alice');
+    for (const c of [onA, onB]) await subscribe(c, '@me');
+    const r = await api(b, 'POST', '/api/users/alice/messages', { text: 'ping from the backend' });
+    assert.equal(r.status, 201);
+    for (const c of [onA, onB]) {
+      const m = await c.nextOf('message', 5000, (f) => f.id === r.body.id);
+      assert.deepEqual([m.room, m.sender, m.text], ['@me', 'server', 'ping from the backend']);
+    }
+  });
+
+  it("PUT and DELETE on A's API subscribe and unsubscribe the user's socket on B", async () => {
+    const dave = await user(b, 'dave');
+    assert.equal((await api(a, 'PUT', '/api/users/dave/rooms/incident')).status, 202);
+    await dave.nextOf('subscribed', 5000, (m) => m.room === 'incident');
+    assert.equal((await api(a, 'POST', '/api/rooms/incident/messages', { text: 'status page updated' })).status, 201);
+    assert.equal((await dave.nextOf('message', 5000, (m) => m.room === 'incident')).text, 'status page updated');
+    assert.equal((await api(a, 'DELETE', '/api/users/dave/rooms/incident')).status, 202);
+    assert.deepEqual(await dave.nextOf('unsubscribed', 5000), { type: 'unsubscribed', room: 'incident', reason: 'server' });
+  });
+
+  it('a latest-value room keeps only its newest message in Redis: a subscriber on the other instance gets it at once', async () => {
+    const writer = await user(a, 'ticker');
+    await subscribe(writer, 'ticker-acme');
+    for (const price of ['101', '102', '103']) {
+      writer.send({ type: 'say', room: 'ticker-acme', text: price });
+      await writer.nextOf('message', 5000, (m) => m.text === price);
+    }
+    const reader = await user(b, 'watcher');
+    await subscribe(reader, 'ticker-acme');
+    assert.equal((await reader.nextOf('message', 5000)).text, '103');
+    const kept = await api(b, 'GET', '/api/rooms/ticker-acme/history?since=0');
+    assert.deepEqual((kept.body.messages as Json[]).map((m) => m.text), ['103'], 'its history holds the newest value only');
+  });
+
+  it('a user offline while their instance restarts replays their @me messages with since on another instance', async () => {
+    let carol = await user(a, 'carol');
+    await subscribe(carol, '@me');
+    const seen = await api(b, 'POST', '/api/users/carol/messages', { text: 'before' });
+    await carol.nextOf('message', 5000, (m) => m.id === seen.body.id);
+    a.service.child.kill('SIGKILL');
+    await a.service.exited;
+    await carol.closedWithin(5000);
+    for (const text of ['while away 1', 'while away 2']) assert.equal((await api(b, 'POST', '/api/users/carol/messages', { text })).status, 201);
+    const c = await instance();
+    carol = await user(c, 'carol');
+    await subscribe(carol, '@me', String(seen.body.id));
+    const history = await carol.nextOf('history', 5000);
+    assert.deepEqual({ room: history.room, truncated: history.truncated, count: history.count }, { room: '@me', truncated: false, count: 2 });
+    assert.deepEqual([(await carol.nextOf('message', 5000)).text, (await carol.nextOf('message', 5000)).text], ['while away 1', 'while away 2']);
+  });
+});
