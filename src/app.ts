@@ -16,6 +16,7 @@ import { clientAddress } from './request/hosts.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { inRoomSet } from './protocol/rooms.ts';
+import type { FeatureFactory } from './realtime/features/feature.ts';
 import { createRealtime } from './realtime/server.ts';
 
 export interface AppDeps {
@@ -28,6 +29,8 @@ export interface AppDeps {
   headersTimeoutMs?: number;
   /** Node process metrics in /metrics. Default true. */
   processMetrics?: boolean;
+  /** The features the realtime server speaks. Default: every registered one (src/realtime/features/index.ts). */
+  features?: readonly FeatureFactory[];
 }
 
 export interface App {
@@ -78,7 +81,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   const { auth } = config.identity;
   if (auth) logger.info({ hs256: auth.secret !== undefined, jwks: auth.jwksUrl?.href, issuer: auth.issuer, audience: auth.audience }, 'authentication on: every upgrade needs a token');
   else logger.warn('authentication is off: anyone can connect, join any room and take any name (set AUTH_JWT_SECRET or AUTH_JWKS_URL)');
-  const realtime = createRealtime(config, { logger, metrics, clock, broker, ...(auth ? { verifyToken: createTokenVerifier(auth) } : {}) });
+  const realtime = createRealtime(config, { logger, metrics, clock, broker, ...(deps.features ? { features: deps.features } : {}), ...(auth ? { verifyToken: createTokenVerifier(auth) } : {}) });
 
   const refusals = createHttpRefusals({ logger, registry: metrics.registry, perSecond: config.refusalLogPerSec, trustProxy: config.trustProxy });
   const headersTimeout = deps.headersTimeoutMs ?? 10_000;

@@ -56,6 +56,7 @@ export type Outbound =
 /** A frame of any feature: a JSON object with its `type`. */
 export interface Frame {
   readonly type: string;
+  readonly [field: string]: unknown;
 }
 
 /**

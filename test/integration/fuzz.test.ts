@@ -9,6 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { attacker, frame, OP, Witness, writeRaw } from '../helpers/hostile.ts';
+import { VALID_PAYLOADS } from '../helpers/payloads.ts';
 import { serverPool } from '../helpers/server.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1414);
@@ -20,7 +21,6 @@ const TABLE = new Set([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1013, 400
 
 const server = serverPool({ pingIntervalMs: 100, pongTimeoutMs: 300, maxMessageBytes: 4096, refusalLogPerSec: 5 });
 
-const VALID_PAYLOADS = ['pong', '{"type":"say","text":"fuzz"}', '{"type":"join","room":"lobby","name":"fz","since":"1"}', '{"type":"typing"}', '{"type":"say","text":"a\\r\\nb"}'];
 
 interface FuzzFrame {
   opcode: number;

@@ -19,12 +19,13 @@ import { inbound, targetRoom, type Feature, type FeatureDeps } from './feature.t
 export const TYPING_KIND = 'typing';
 
 /** The frame each room's members get: who types now (at most TYPING_NAMES_MAX names, `others` more). Empty when nobody does. */
-export interface TypingFrame {
+// A type, not an interface: it is a Frame, which takes any JSON field.
+export type TypingFrame = {
   type: 'typing';
   room: string;
   names: string[];
   others: number;
-}
+};
 
 export interface Typing {
   /** `name` typed in `room` on this instance. */
