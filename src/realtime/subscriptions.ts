@@ -27,8 +27,12 @@ export interface Subscriptions {
    * next message is read. The caller has checked the grant and the cap.
    */
   subscribe(socket: ClientSocket, room: string, since: string | undefined, answer: Answer): Promise<void>;
-  /** Stops following `room` (nothing of it is sent after the answer); false when the socket did not follow it. */
-  unsubscribe(socket: ClientSocket, room: string, reason?: UnsubscribeReason): boolean;
+  /**
+   * Stops following `room` (nothing of it is sent after the answer); false when the socket did
+   * not follow it. Requests for one room of one socket run in the order they came, so an
+   * unsubscribe right after a subscribe is answered after that subscribe's `subscribed`.
+   */
+  unsubscribe(socket: ClientSocket, room: string, reason?: UnsubscribeReason): Promise<boolean>;
   /** Stops following every room, without a word to the client (a `join` follows). */
   leaveAll(socket: ClientSocket): void;
   /** A message the broker delivered: kept for the sockets still subscribing to its room. */
@@ -56,6 +60,23 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
   const byRoom = new Map<string, Set<Pending>>();
   /** Pending subscribes by socket and room: at most one per (socket, room), the newest. */
   const bySocket = new WeakMap<ClientSocket, Map<string, Pending>>();
+  /** The last request queued per socket and room: each runs once the one before it is answered. */
+  const queues = new WeakMap<ClientSocket, Map<string, Promise<unknown>>>();
+
+  function serially<T>(socket: ClientSocket, room: string, run: () => Promise<T>): Promise<T> {
+    let mine = queues.get(socket);
+    if (!mine) queues.set(socket, (mine = new Map()));
+    const before = mine.get(room);
+    // Nothing queued: at once, as a lone request always ran (with the in-process broker, before
+    // the socket's next message is read).
+    const result = before ? before.then(run) : run();
+    const tail = result.finally(() => {
+      if (mine.get(room) === tail) mine.delete(room);
+      if (mine.size === 0) queues.delete(socket);
+    });
+    mine.set(room, tail);
+    return result;
+  }
 
   function stop(socket: ClientSocket, room: string): void {
     const mine = bySocket.get(socket);
@@ -114,37 +135,41 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     rooms.enter(socket, room);
   }
 
-  return {
-    async subscribe(socket, room, since, answer) {
-      const { session } = socket;
-      // A resubscribe starts again from its own `since`: out of the members, silently.
-      stop(socket, room);
-      rooms.leave(socket, room);
-      session.follows.delete(room);
-      session.follows.add(room);
-      session.current = room;
-      const pending = start(socket, room);
-      let history: History;
-      try {
-        history = await fetch(room, since);
-      } catch (err) {
-        if (bySocket.get(socket)?.get(room) !== pending) return;
-        forget(socket, room);
-        logger.warn({ err, connId: session.id, room }, 'history unavailable');
-        sender.close(socket, CloseCode.tryAgainLater, 'History unavailable, try again');
-        return;
-      }
-      // Closed, unsubscribed, or subscribed again meanwhile: the newer request decides.
+  async function subscribe(socket: ClientSocket, room: string, since: string | undefined, answer: Answer): Promise<void> {
+    const { session } = socket;
+    // A resubscribe starts again from its own `since`: out of the members, silently.
+    stop(socket, room);
+    rooms.leave(socket, room);
+    session.follows.delete(room);
+    session.follows.add(room);
+    session.current = room;
+    const pending = start(socket, room);
+    let history: History;
+    try {
+      history = await fetch(room, since);
+    } catch (err) {
       if (bySocket.get(socket)?.get(room) !== pending) return;
-      stop(socket, room);
-      if (socket.readyState === WebSocket.OPEN) finish(socket, pending, since, history, answer);
-    },
-    unsubscribe(socket, room, reason) {
-      if (!socket.session.follows.has(room)) return false;
       forget(socket, room);
-      sender.sendNow(socket, encode({ type: 'unsubscribed', room: wireRoom(room), ...(reason ? { reason } : {}) }), 'unsubscribed');
-      return true;
-    },
+      logger.warn({ err, connId: session.id, room }, 'history unavailable');
+      sender.close(socket, CloseCode.tryAgainLater, 'History unavailable, try again');
+      return;
+    }
+    // Closed, unsubscribed, or subscribed again meanwhile: the newer request decides.
+    if (bySocket.get(socket)?.get(room) !== pending) return;
+    stop(socket, room);
+    if (socket.readyState === WebSocket.OPEN) finish(socket, pending, since, history, answer);
+  }
+
+  function unsubscribe(socket: ClientSocket, room: string, reason: UnsubscribeReason | undefined): boolean {
+    if (!socket.session.follows.has(room)) return false;
+    forget(socket, room);
+    sender.sendNow(socket, encode({ type: 'unsubscribed', room: wireRoom(room), ...(reason ? { reason } : {}) }), 'unsubscribed');
+    return true;
+  }
+
+  return {
+    subscribe: (socket, room, since, answer) => serially(socket, room, () => subscribe(socket, room, since, answer)),
+    unsubscribe: (socket, room, reason) => serially(socket, room, () => Promise.resolve(unsubscribe(socket, room, reason))),
     leaveAll(socket) {
       for (const room of [...socket.session.follows]) forget(socket, room);
     },

@@ -70,7 +70,10 @@ export function createSubscribe(deps: FeatureDeps): Feature {
 
   function unsubscribe(socket: ClientSocket, { room: wire }: { room: string }): void {
     const room = roomOf(socket.session.identity, wire);
-    if (room === undefined || !subscriptions.unsubscribe(socket, room)) deps.deny(socket, 'not_subscribed', wire);
+    if (room === undefined) return deps.deny(socket, 'not_subscribed', wire);
+    void subscriptions.unsubscribe(socket, room).then((followed) => {
+      if (!followed) deps.deny(socket, 'not_subscribed', wire);
+    });
   }
 
   /** The server API's subscribe: the grant does not apply (the backend decides), the cap does. */
@@ -86,7 +89,7 @@ export function createSubscribe(deps: FeatureDeps): Feature {
   function serverUnsubscribe(data: string): void {
     const event = parseUserControl(data, true);
     if (!event?.room) return logger.warn({ kind: CONTROL.unsubscribe }, 'control event of the wrong shape ignored');
-    for (const socket of users.socketsOf(event.sub)) subscriptions.unsubscribe(socket, event.room, 'server');
+    for (const socket of users.socketsOf(event.sub)) void subscriptions.unsubscribe(socket, event.room, 'server');
   }
 
   return {

@@ -1,6 +1,6 @@
 // Hostile-input catalogue, part 2: well-formed frames carrying what the protocol refuses (bad
 // JSON, prototype-pollution payloads, traversal in room names, invisible and reordering names,
-// bogus `since`), and floods of every frame type. Each answered, logged, counted; the witness
+// bogus `since`, `@me` spelled otherwise), floods of every frame type, and the room cap. Each answered, logged, counted; the witness
 // pair in the same room hears every message during and after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { attacker, frame, OP, runKind, textFrames, Witness, writeRaw, type Kind,
 import { serverPool, type TestServer } from '../../helpers/server.ts';
 
 const RATE = 50; // a burst of 2 x RATE passes; floods send more than that at once
-const server = serverPool({ pingIntervalMs: 200, pongTimeoutMs: 2000, rateLimitPerSec: RATE, maxMessageBytes: 8192, refusalLogPerSec: 1000 });
+const server = serverPool({ pingIntervalMs: 200, pongTimeoutMs: 2000, rateLimitPerSec: RATE, maxMessageBytes: 8192, refusalLogPerSec: 1000, maxRoomsPerConnection: 8 });
 
 const refused = (reason: string): Kind['expect'] => ({
   close: { code: 1008, reason },
@@ -73,6 +73,29 @@ const PAYLOAD_KINDS: Kind[] = [
     name: 'room hoarding: joins to a new room each',
     attack: send(...Array.from({ length: FLOOD }, (_, i) => ({ type: 'join', room: `hoard-${i}`, name: 'h' }))),
     expect: refused('Rate limit exceeded'),
+  },
+  {
+    name: 'subscribe flood: a new room each',
+    attack: send(...Array.from({ length: FLOOD }, (_, i) => ({ type: 'subscribe', room: `sub-flood-${i}` }))),
+    expect: refused('Rate limit exceeded'),
+  },
+  { name: 'unsubscribe flood', attack: send(...Array.from({ length: FLOOD }, () => ({ type: 'unsubscribe', room: 'lobby' }))), expect: refused('Rate limit exceeded') },
+  { name: '@me spelled @ME', attack: send({ type: 'subscribe', room: '@ME' }), expect: refused('Invalid field: room') },
+  { name: "another user's channel by its server name", attack: send({ type: 'subscribe', room: '@u:alice' }), expect: refused('Invalid field: room') },
+  { name: 'a room as a list', attack: send({ type: 'unsubscribe', room: ['lobby'] }), expect: refused('Invalid field: room') },
+  { name: 'say into a room as an object', attack: send({ type: 'say', text: 'x', room: { $ne: '' } }), expect: refused('Invalid field: room') },
+  {
+    name: 'subscribe past MAX_ROOMS_PER_CONNECTION: too_many_rooms, the socket stays open',
+    attack: async (s) => {
+      const c = await attacker(s);
+      await c.nextOf('welcome');
+      for (let i = 1; i < s.config.maxRoomsPerConnection; i++) c.send({ type: 'subscribe', room: `cap-${i}` });
+      c.send({ type: 'subscribe', room: 'cap-over' });
+      assert.deepEqual(await c.nextOf('error'), { type: 'error', reason: 'too_many_rooms', room: 'cap-over' });
+      c.ws.close(1000);
+      return { close: await c.closed };
+    },
+    expect: { close: { code: 1000 }, log: { msg: 'request refused', reason: 'too_many_rooms', room: 'cap-over' }, metric: { name: 'ws_messages_out_total', labels: { type: 'error' }, by: 1 } },
   },
   {
     name: 'ping control-frame flood',
