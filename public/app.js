@@ -1,8 +1,8 @@
 // @ts-check
 import { Connection, socketUrl } from './connection.js';
-import { AUTH_REQUIRED, TYPING_TTL_MS } from './protocol.js';
+import { append, Rooms } from './rooms.js';
+import { AUTH_REQUIRED, NAME_MAX, PERSONAL_ROOM, ROOM_PATTERN_HTML, TEXT_MAX, TYPING_TTL_MS } from './protocol.js';
 
-const MAX_LOG_ITEMS = 50;
 /** Tell the room this page's user is typing at most this often (the server keeps it for TYPING_TTL_MS). */
 const TYPING_EVERY_MS = 1000;
 
@@ -17,30 +17,51 @@ const toggle = /** @type {HTMLButtonElement} */ ($('toggle'));
 const stateEl = $('state');
 const exchange = $('exchange');
 const messages = $('messages');
+const notifications = $('notifications');
 const roomInput = /** @type {HTMLInputElement} */ ($('room'));
+const newRoomInput = /** @type {HTMLInputElement} */ ($('new-room'));
 const nameInput = /** @type {HTMLInputElement} */ ($('name'));
 const textInput = /** @type {HTMLTextAreaElement} */ ($('text'));
 const typingEl = $('typing');
-
-const session = { room: 'lobby', name: '', joined: false, pings: 0, lastPingAt: 0, typingSentAt: Number.NEGATIVE_INFINITY };
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let typingClear;
+const rooms = new Rooms({
+  list: $('rooms'),
+  messages,
+  onView(name, room) {
+    $('room-label').textContent = name || 'no room';
+    $('members').textContent = String(room?.members ?? 0);
+    clearTimeout(typingClear);
+    typingEl.textContent = '';
+  },
+});
+
+// The limits are the server's (from /protocol.js), never copies in the HTML: a copied room regex
+// once stopped compiling under the `v` flag Chromium uses for `pattern`, and validated nothing.
+for (const input of [roomInput, newRoomInput]) input.pattern = ROOM_PATTERN_HTML;
+// maxLength counts UTF-16 units, the server code points: the page errs on the short side.
+nameInput.maxLength = NAME_MAX;
+nameInput.title = `1–${NAME_MAX} characters, at least one visible; no control or direction-changing characters`;
+textInput.maxLength = TEXT_MAX;
+$('text-max').textContent = String(TEXT_MAX);
+$('notifications-card').hidden = !AUTH_REQUIRED;
+
+const session = { name: '', joined: false, notified: false, pings: 0, lastPingAt: 0, typingSentAt: Number.NEGATIVE_INFINITY };
+/** A join on its way, whose `welcome` decides; `fresh` (the Join form): the server leaves every other room. */
+let joining = /** @type {{ room: string, fresh: boolean } | null} */ (null);
+/** Rooms the user asked to add: their `subscribed` brings them into view (a server-side subscribe does not). */
+const adding = /** @type {Set<string>} */ (new Set());
 /** Messages this page sent and has not yet seen come back: the server's copy is the acknowledgement. */
 const pending = /** @type {{ text: string, sentAt: number }[]} */ ([]);
 
-/** @param {HTMLElement} list @param {string} text @param {string} [className] */
-function append(list, text, className) {
-  const item = document.createElement('li');
-  item.textContent = text;
-  if (className) item.className = className;
-  list.append(item);
-  while (list.children.length > MAX_LOG_ITEMS) list.firstElementChild?.remove();
-  list.scrollTop = list.scrollHeight;
-  return item;
-}
-
 function clock() {
   return new Date().toLocaleTimeString([], { hour12: false });
+}
+
+/** The `@me` channel's lines go to the notifications panel, every other room's to its own log. @param {string} room @param {string} text @param {string} [className] */
+function note(room, text, className) {
+  if (room === PERSONAL_ROOM) append(notifications, text, className);
+  else rooms.note(room, text, className);
 }
 
 const url = socketUrl(window.location);
@@ -61,6 +82,13 @@ function askForToken(text) {
   tokenInput.focus();
 }
 
+/** @type {Record<string, (room: string) => string>} */
+const REFUSED = {
+  forbidden: (room) => `You may not join ${room}.`,
+  too_many_rooms: (room) => `You follow too many rooms to add ${room}.`,
+  not_subscribed: (room) => `You do not follow ${room}.`,
+};
+
 const connection = new Connection(() => (token ? `${url}?access_token=${encodeURIComponent(token)}` : url), {
   onState(state, detail) {
     stateEl.textContent = detail ? `${state} (${detail})` : state;
@@ -70,8 +98,14 @@ const connection = new Connection(() => (token ? `${url}?access_token=${encodeUR
     if (state !== 'open') append(exchange, `${clock()}  ${state}${detail ? `: ${detail}` : ''}`, 'event');
   },
   onOpen() {
-    // After a reconnect, go back to the room this page was in, asking for the messages missed meanwhile.
-    if (session.joined || connection.lastIds.has(session.room)) connection.join(session.room, session.name);
+    // After a reconnect, follow every room again from the last id seen in each (each replays what
+    // it missed): a join for the room in view, which takes the name back, then the others.
+    const followed = rooms.names();
+    const home = rooms.has(rooms.viewed) ? rooms.viewed : followed[0];
+    joining = home === undefined ? null : { room: home, fresh: false };
+    if (home === undefined) return;
+    connection.join(home, session.name);
+    for (const room of followed) if (room !== home) connection.subscribe(room);
   },
   onPing(at) {
     session.pings++;
@@ -82,9 +116,13 @@ const connection = new Connection(() => (token ? `${url}?access_token=${encodeUR
     append(exchange, `${clock()}  ← ping  → pong  #${session.pings}${interval ? `  (+${interval} ms)` : ''}`, 'ping');
   },
   onMessage(message) {
+    const room = typeof message.room === 'string' ? message.room : '';
     switch (message.type) {
-      case 'welcome':
-        session.room = message.room === null ? '' : String(message.room);
+      case 'welcome': {
+        // The connection's own greeting (the default room) while a rejoin is on its way: the rejoin's answer counts.
+        if (joining && room !== joining.room) break;
+        const fresh = joining?.fresh === true;
+        joining = null;
         session.name = String(message.name);
         if (typeof message.user === 'string') {
           // Signed in: the token decides the name.
@@ -92,28 +130,64 @@ const connection = new Connection(() => (token ? `${url}?access_token=${encodeUR
           $('whoami').textContent = `Signed in as ${session.name} (${message.user})`;
           nameInput.disabled = true;
         }
-        $('room-label').textContent = session.room;
-        roomInput.value = session.room;
+        // A join from the form leaves every other room, and starts its own log afresh.
+        if (fresh) rooms.clear();
+        if (room) rooms.ensure(room);
+        if (fresh || !rooms.has(rooms.viewed)) rooms.view(room);
+        else rooms.render();
+        roomInput.value = room;
         if (!nameInput.value || !session.joined) nameInput.value = session.name;
-        append(messages, session.room ? `You are ${session.name} in ${session.room}` : `You are ${session.name}: join a room you may enter`, 'event');
+        note(room, room ? `You are ${session.name} in ${room}` : `You are ${session.name}: join a room you may enter`, 'event');
+        // A join leaves the personal channel too: follow it (again), from the last notification seen.
+        if (AUTH_REQUIRED) connection.subscribe(PERSONAL_ROOM);
+        break;
+      }
+      case 'subscribed': {
+        if (room === PERSONAL_ROOM) {
+          // Said once: the personal channel is followed again after every join, which leaves it.
+          if (!session.notified) note(room, 'Notifications from the server appear here.', 'event');
+          session.notified = true;
+          break;
+        }
+        const added = !rooms.has(room);
+        rooms.ensure(room);
+        if (adding.delete(room)) rooms.view(room);
+        else rooms.render();
+        if (added) note(room, `Following ${room}`, 'event');
+        break;
+      }
+      case 'unsubscribed':
+        if (room === PERSONAL_ROOM) break;
+        rooms.forget(room);
+        note(rooms.viewed, message.reason === 'server' ? `The server took you out of ${room}.` : message.reason === 'forbidden' ? `You may no longer follow ${room}.` : `You left ${room}.`, 'event');
         break;
       case 'history': {
         // The answer to a rejoin: `count` missed messages follow. Truncated: some are gone for good.
         const count = Number(message.count);
-        if (message.truncated) append(messages, 'Some earlier messages are no longer available: history was truncated.', 'event truncated');
-        else if (count > 0) append(messages, `${count} missed message${count === 1 ? '' : 's'} while reconnecting:`, 'event');
+        if (message.truncated) note(room, 'Some earlier messages are no longer available: history was truncated.', 'event truncated');
+        else if (count > 0) note(room, `${count} missed message${count === 1 ? '' : 's'} while reconnecting:`, 'event');
         break;
       }
-      case 'presence':
-        if (message.room === session.room) $('members').textContent = String(message.members);
+      case 'presence': {
+        const followed = rooms.get(room);
+        if (followed) followed.members = Number(message.members);
+        if (followed && room === rooms.viewed) $('members').textContent = String(message.members);
         break;
-      case 'error':
-        append(messages, message.reason === 'forbidden' ? `You may not join ${String(message.room)}.` : 'Join a room first.', 'event');
+      }
+      case 'error': {
+        if (joining?.room === room) joining = null;
+        adding.delete(room);
+        // A room the server refused is one it does not follow (after a reconnect a new token may allow fewer).
+        if (room && room !== PERSONAL_ROOM) rooms.forget(room);
+        note(rooms.viewed, REFUSED[String(message.reason)]?.(room) ?? 'Join a room first.', 'event');
         break;
+      }
       case 'typing':
-        if (message.room === session.room && Array.isArray(message.names)) showTyping(message.names.map(String), Number(message.others) || 0);
+        if (room === rooms.viewed && Array.isArray(message.names)) showTyping(message.names.map(String), Number(message.others) || 0);
         break;
       case 'message': {
+        // A room left meanwhile: nothing of it is shown.
+        if (room !== PERSONAL_ROOM && !rooms.has(room)) break;
         const mine = message.from === session.name && pending[0]?.text === message.text;
         if (mine) {
           const sent = pending.shift();
@@ -121,7 +195,8 @@ const connection = new Connection(() => (token ? `${url}?access_token=${encodeUR
         }
         const ts = typeof message.ts === 'number' ? new Date(message.ts).toLocaleTimeString([], { hour12: false }) : '';
         const from = message.sender === 'server' ? `[server] ${String(message.from)}` : String(message.from);
-        append(messages, `${ts}  ${from}: ${String(message.text)}`, mine ? 'mine' : message.sender === 'server' ? 'server' : 'theirs');
+        rooms.arrived(room);
+        note(room, `${ts}  ${from}: ${String(message.text)}`, mine ? 'mine' : message.sender === 'server' ? 'server' : 'theirs');
         break;
       }
     }
@@ -138,10 +213,15 @@ function showTyping(names, others) {
   if (shown.length > 0) typingClear = setTimeout(() => (typingEl.textContent = ''), TYPING_TTL_MS * 2);
 }
 
+/** A frame for the room in view (the server needs it to be one this socket follows). @param {Record<string, unknown>} frame */
+function inView(frame) {
+  return rooms.viewed ? { ...frame, room: rooms.viewed } : frame;
+}
+
 textInput.addEventListener('input', () => {
   const now = performance.now();
   if (!textInput.value || now - session.typingSentAt < TYPING_EVERY_MS) return;
-  if (connection.send({ type: 'typing' })) session.typingSentAt = now;
+  if (connection.send(inView({ type: 'typing' }))) session.typingSentAt = now;
 });
 
 authForm.addEventListener('submit', (event) => {
@@ -173,7 +253,28 @@ $('join').addEventListener('submit', (event) => {
   if (connection.join(room, name, { resume: false })) {
     session.joined = true;
     session.name = name;
-    messages.replaceChildren();
+    joining = { room, fresh: true };
+  }
+});
+
+$('add-room').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const room = newRoomInput.value.trim();
+  if (rooms.has(room)) return rooms.view(room);
+  if (!connection.subscribe(room, { resume: false })) return note(rooms.viewed, 'Not connected: press Start first.', 'event');
+  adding.add(room);
+  newRoomInput.value = '';
+});
+
+rooms.list.addEventListener('click', (event) => {
+  const button = event.target instanceof Element ? event.target.closest('button') : null;
+  const room = button?.closest('li')?.dataset.room;
+  if (!button || room === undefined) return;
+  if (!button.classList.contains('room-leave')) return rooms.view(room);
+  // Offline, leaving is the page's alone: the next connection just does not follow it again.
+  if (!connection.unsubscribe(room)) {
+    connection.lastIds.delete(room);
+    rooms.forget(room);
   }
 });
 
@@ -188,11 +289,11 @@ $('say').addEventListener('submit', (event) => {
   event.preventDefault();
   const text = textInput.value;
   if (!text.trim()) return;
-  if (connection.send({ type: 'say', text })) {
+  if (connection.send(inView({ type: 'say', text }))) {
     pending.push({ text, sentAt: performance.now() });
     session.typingSentAt = Number.NEGATIVE_INFINITY;
     textInput.value = '';
   } else {
-    append(messages, 'Not connected: press Start first.', 'event');
+    note(rooms.viewed, 'Not connected: press Start first.', 'event');
   }
 });

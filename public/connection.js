@@ -48,14 +48,38 @@ export class Connection {
   }
 
   /**
-   * Joins `room`. After a reconnect (resume) the join carries `since`, the last id seen there, and
-   * the server replays what was missed (a `history` frame, then the messages) before going live.
+   * Joins `room` (the single-room shorthand: the server leaves every other room). After a
+   * reconnect (resume) the join carries `since`, the last id seen there, and the server replays
+   * what was missed (a `history` frame, then the messages) before going live.
    * @param {string} room @param {string} name @param {{ resume?: boolean }} [options]
    */
   join(room, name, { resume = true } = {}) {
-    const since = resume ? this.lastIds.get(room) : undefined;
-    if (!resume) this.lastIds.delete(room);
+    const since = this.since(room, resume);
     return this.send(since ? { type: 'join', room, name, since } : { type: 'join', room, name });
+  }
+
+  /**
+   * Follows `room` as well as the others, replaying after the last id seen there when resuming.
+   * @param {string} room @param {{ resume?: boolean }} [options]
+   */
+  subscribe(room, { resume = true } = {}) {
+    const since = this.since(room, resume);
+    return this.send(since ? { type: 'subscribe', room, since } : { type: 'subscribe', room });
+  }
+
+  /** @param {string} room */
+  unsubscribe(room) {
+    return this.send({ type: 'unsubscribe', room });
+  }
+
+  /**
+   * Where a (re)subscription to `room` resumes. A fresh one forgets the old position: what was
+   * said before the user came back is not theirs to replay.
+   * @param {string} room @param {boolean} resume
+   */
+  since(room, resume) {
+    if (!resume) this.lastIds.delete(room);
+    return resume ? this.lastIds.get(room) : undefined;
   }
 
   start() {
@@ -102,8 +126,11 @@ export class Connection {
         return; // not JSON: nothing this page understands
       }
       if (message.type === 'message' && typeof message.id === 'string' && typeof message.room === 'string') this.lastIds.set(message.room, message.id);
-      // Joined with nothing seen yet: the room's newest id at the join is where a rejoin resumes.
-      if (message.type === 'welcome' && typeof message.last === 'string' && typeof message.room === 'string' && !this.lastIds.has(message.room)) this.lastIds.set(message.room, message.last);
+      // Joined or subscribed with nothing seen yet: the room's newest id then is where a rejoin resumes.
+      const answer = message.type === 'welcome' || message.type === 'subscribed';
+      if (answer && typeof message.last === 'string' && typeof message.room === 'string' && !this.lastIds.has(message.room)) this.lastIds.set(message.room, message.last);
+      // No longer followed (by the user or by the server): a later subscribe starts afresh.
+      if (message.type === 'unsubscribed' && typeof message.room === 'string') this.lastIds.delete(message.room);
       this.handlers.onMessage(message);
     });
     socket.addEventListener('close', (event) => {

@@ -1,9 +1,11 @@
 // The browser client's copy of the protocol's constants, served as /protocol.js and generated
 // from the same modules the server uses: the page can never disagree with the server about the
-// WebSocket path or which close codes mean "do not reconnect".
+// WebSocket path, which close codes mean "do not reconnect", or which room names and lengths it
+// accepts (a copied regex in the HTML once drifted, and broke under the browser's `v` flag).
 import { CloseCode, NO_RETRY_CODES } from '../protocol/close.ts';
-import { TYPING_TTL_MS } from '../protocol/limits.ts';
+import { NAME_MAX, ROOM_PATTERN_HTML, TEXT_MAX, TYPING_TTL_MS } from '../protocol/limits.ts';
 import { WS_PATH } from '../protocol/path.ts';
+import { PERSONAL_ROOM } from '../protocol/rooms.ts';
 
 export const CLIENT_PROTOCOL_PATH = '/protocol.js';
 
@@ -14,6 +16,13 @@ export function clientProtocolModule(options: { authRequired: boolean }): string
     `export const NO_RETRY_CODES = ${JSON.stringify(NO_RETRY_CODES)};`,
     `export const CLOSE_CODES = ${JSON.stringify(CloseCode)};`,
     `export const TYPING_TTL_MS = ${JSON.stringify(TYPING_TTL_MS)};`,
+    '// A room name as an input\'s `pattern` (the browser anchors it and compiles it with the `v` flag).',
+    `export const ROOM_PATTERN_HTML = ${JSON.stringify(ROOM_PATTERN_HTML)};`,
+    '// Display names and chat text, in code points (the server counts them so).',
+    `export const NAME_MAX = ${JSON.stringify(NAME_MAX)};`,
+    `export const TEXT_MAX = ${JSON.stringify(TEXT_MAX)};`,
+    '// How a client names its own user\'s personal channel (identity mode only).',
+    `export const PERSONAL_ROOM = ${JSON.stringify(PERSONAL_ROOM)};`,
     '// This server wants a token on the upgrade (access_token parameter): see README, "Who may connect".',
     `export const AUTH_REQUIRED = ${JSON.stringify(options.authRequired)};`,
     '',
