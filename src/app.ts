@@ -83,7 +83,9 @@ export function createApp(config: Config, deps: AppDeps): App {
   else logger.warn('authentication is off: anyone can connect, join any room and take any name (set AUTH_JWT_SECRET or AUTH_JWKS_URL)');
   const realtime = createRealtime(config, { logger, metrics, clock, broker, ...(deps.features ? { features: deps.features } : {}), ...(auth ? { verifyToken: createTokenVerifier(auth) } : {}) });
 
-  const refusals = createHttpRefusals({ logger, registry: metrics.registry, perSecond: config.refusalLogPerSec, trustProxy: config.trustProxy });
+  const notReadyReason = (): string | undefined => (stopping ? 'shutting down' : broker.unavailableReason());
+  metrics.reportReadiness(() => notReadyReason() === undefined);
+  const refusals = createHttpRefusals({ logger, metrics, perSecond: config.refusalLogPerSec, trustProxy: config.trustProxy });
   const headersTimeout = deps.headersTimeoutMs ?? 10_000;
   const server = createServer(
     {
@@ -101,7 +103,7 @@ export function createApp(config: Config, deps: AppDeps): App {
       allowedHosts: config.allowedHosts,
       trustProxy: config.trustProxy,
       readiness: {
-        notReadyReason: () => (stopping ? 'shutting down' : broker.unavailableReason()),
+        notReadyReason,
         openConnections: realtime.openConnections,
       },
       authRequired: auth !== undefined,
@@ -112,7 +114,7 @@ export function createApp(config: Config, deps: AppDeps): App {
               broker,
               logger,
               clock,
-              registry: metrics.registry,
+              metrics,
               rateLimitPerSec: config.identity.apiRateLimitPerSec,
               identityMode: auth !== undefined,
               clientAddress: (req) => clientAddress(req, config.trustProxy),

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import sirv from 'sirv';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { pathOf, redactQuery, WS_PATH } from '../protocol/path.ts';
 import { hostAllowed, requestHost } from '../request/hosts.ts';
@@ -54,15 +54,6 @@ const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/me
 
 export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { readiness, registry, logger, refusals } = options;
-  // What /readyz answers, as a metric: alerting sees an instance that is up but refuses traffic.
-  new Gauge({
-    name: 'ws_ready',
-    help: '1 while /readyz answers 200, 0 while it answers 503',
-    registers: [registry],
-    collect() {
-      this.set(readiness.notReadyReason() === undefined ? 1 : 0);
-    },
-  });
   const protocolModule = clientProtocolModule({ authRequired: options.authRequired ?? false });
   const protocolEtag = `"${createHash('sha1').update(protocolModule).digest('base64url')}"`;
   // Production mode indexes public/ once at start: only files that exist there can ever be

@@ -1,14 +1,15 @@
 // Refused plain-HTTP requests: a wrong method or host, and what Node refuses before any handler
 // runs (slow headers, oversized headers or URL, malformed requests). Each is answered, counted by
 // reason in ws_http_refused_total and logged at warn, rate-limited so a flood cannot fill the disk.
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { redactQuery } from '../protocol/path.ts';
 import { rateLimitedWarn } from '../log/rate-limited.ts';
 import type { HttpRefusal } from '../protocol/refusals.ts';
 import { clientAddress } from '../request/hosts.ts';
+import { answerRaw } from '../request/raw-response.ts';
 
 export interface HttpRefusals {
   /** Counts and logs a refusal the handler answers itself. */
@@ -21,7 +22,7 @@ export interface HttpRefusals {
 
 export interface HttpRefusalsOptions {
   logger: Logger;
-  registry: Registry;
+  metrics: Pick<Metrics, 'httpRefused'>;
   perSecond: number;
   trustProxy: boolean;
 }
@@ -34,18 +35,12 @@ const CLIENT_ERRORS: Readonly<Record<string, [number, HttpRefusal]>> = {
 
 const LOGGED_CHARS = 200;
 
-function answer(socket: Duplex, status: number, extra = ''): void {
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
-  else socket.destroy();
-}
-
 export function createHttpRefusals(options: HttpRefusalsOptions): HttpRefusals {
   const { logger, trustProxy } = options;
   const warn = rateLimitedWarn(logger, options.perSecond);
-  const refused = new Counter({ name: 'ws_http_refused_total', help: 'Refused HTTP requests by reason', labelNames: ['reason'], registers: [options.registry] });
 
   function record(req: IncomingMessage, status: number, reason: HttpRefusal): void {
-    refused.labels(reason).inc();
+    options.metrics.httpRefused(reason);
     warn({ ip: clientAddress(req, trustProxy), method: req.method?.slice(0, 20), host: req.headers.host?.slice(0, LOGGED_CHARS), url: redactQuery(req.url)?.slice(0, LOGGED_CHARS), status, reason }, 'request refused');
   }
 
@@ -58,15 +53,15 @@ export function createHttpRefusals(options: HttpRefusalsOptions): HttpRefusals {
         return void socket.destroy();
       }
       const [status, reason] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'bad_request'];
-      refused.labels(reason).inc();
+      options.metrics.httpRefused(reason);
       const remote = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
       warn({ ip: remote, status, reason, code: err.code }, 'request refused');
-      answer(socket, status);
+      answerRaw(socket, status);
     },
     connect(req, socket) {
       socket.on('error', () => socket.destroy());
       record(req, 405, 'method');
-      answer(socket, 405, 'Allow: GET, HEAD\r\n');
+      answerRaw(socket, 405, '', { Allow: 'GET, HEAD' });
     },
   };
 }

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InboundType, OutboundType } from '../protocol/messages.ts';
-import type { RejectReason } from '../protocol/refusals.ts';
+import type { HttpRefusal, RejectReason } from '../protocol/refusals.ts';
 
-export type { InboundType, OutboundType, RejectReason };
+export type { HttpRefusal, InboundType, OutboundType, RejectReason };
 
 /** `emit`: ephemeral publications; `control`: control events; `event`: an events-stream entry of an unknown kind (counted, ignored). */
 export type BrokerOp = 'publish' | 'history' | 'presence' | 'read' | 'emit' | 'control' | 'event';
@@ -46,6 +46,12 @@ export interface Metrics extends BrokerMetrics {
   messageOut(type: OutboundType, bytes: number, count: number): void;
   pingRtt(ms: number): void;
   upgradeRejected(reason: RejectReason): void;
+  /** A plain HTTP request refused (405, 408, 421, 431, 400...). */
+  httpRefused(reason: HttpRefusal): void;
+  /** A server API request answered, by its route and status. */
+  apiRequest(route: string, status: number): void;
+  /** What /readyz answers, read when /metrics is scraped: alerting sees an instance that is up but refuses traffic. */
+  reportReadiness(isReady: () => boolean): void;
 }
 
 export interface MetricsOptions {
@@ -90,6 +96,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
   const rejected = new Counter({ name: `${p}upgrades_rejected_total`, help: 'Refused WebSocket upgrades by reason', labelNames: ['reason'], registers: [registry] });
+  const httpRefused = new Counter({ name: `${p}http_refused_total`, help: 'Refused HTTP requests by reason', labelNames: ['reason'], registers: [registry] });
+  const apiRequests = new Counter({ name: `${p}api_requests_total`, help: 'Server API requests by route and status', labelNames: ['route', 'status'], registers: [registry] });
+  let isReady = (): boolean => true;
+  new Gauge({
+    name: `${p}ready`,
+    help: '1 while /readyz answers 200, 0 while it answers 503',
+    registers: [registry],
+    collect() {
+      this.set(isReady() ? 1 : 0);
+    },
+  });
 
   // The broker (Redis when REDIS_URL is set; the in-process broker records nothing here).
   const brokerSeconds = new Histogram({
@@ -125,6 +142,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     pingRtt: (ms) => rtt.observe(ms / 1000),
     upgradeRejected: (reason) => rejected.labels(reason).inc(),
+    httpRefused: (reason) => httpRefused.labels(reason).inc(),
+    apiRequest: (route, status) => apiRequests.labels(route, String(status)).inc(),
+    reportReadiness(probe) {
+      isReady = probe;
+    },
     brokerLatency: (op, ms) => brokerSeconds.labels(op).observe(ms / 1000),
     brokerError: (op) => brokerErrors.labels(op).inc(),
     brokerReconnect: () => brokerReconnects.inc(),

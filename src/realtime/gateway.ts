@@ -1,11 +1,10 @@
 // Who may open a socket: the checks run on the raw HTTP upgrade request, before `ws`
 // spends anything on the connection.
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import type { OriginPolicy } from '../config/config.ts';
 import { pathOf, WS_PATH } from '../protocol/path.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
-import { hostAllowed, requestHost } from '../request/hosts.ts';
+import { firstHeader, hostAllowed, requestHost } from '../request/hosts.ts';
 
 export interface UpgradePolicy {
   allowedOrigins: OriginPolicy;
@@ -25,11 +24,7 @@ const ACCEPT: Verdict = { ok: true };
  * `Sec-WebSocket-Origin` (version 8, which `ws` also accepts; refused below, but checked alike).
  */
 export function originOf(req: IncomingMessage): string | undefined {
-  return req.headers.origin ?? first(req.headers['sec-websocket-origin']);
-}
-
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+  return req.headers.origin ?? firstHeader(req.headers['sec-websocket-origin']);
 }
 
 /**
@@ -71,17 +66,4 @@ export function judgeUpgrade(req: IncomingMessage, policy: UpgradePolicy, open: 
   if (draining) return refusal(503, 'shutting_down', 'Server shutting down');
   if (open >= policy.maxConnections) return refusal(503, 'capacity', 'Too many connections');
   return ACCEPT;
-}
-
-/** Answers a refused upgrade on the raw socket, since no HTTP response object exists for it. */
-export function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
-  if (socket.writable) {
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(message)}\r\n${extra}\r\n${message}`,
-    );
-  } else {
-    socket.destroy();
-  }
 }

@@ -1,13 +1,14 @@
 import { WebSocket } from 'ws';
 import type { Identity } from '../auth/identity.ts';
 import { RATE_BURST_SECONDS } from '../protocol/limits.ts';
+import { takeToken, type TokenBucket } from '../protocol/token-bucket.ts';
 
 /**
  * One socket's state. Plain fields on one object per connection, no closures or timers,
  * because at 10k connections every per-socket byte and allocation shows. Each field has one
  * writer, named beside it.
  */
-export class Session {
+export class Session implements TokenBucket {
   readonly id: string;
   readonly ip: string;
   readonly openedAt: number;
@@ -35,8 +36,9 @@ export class Session {
   /** The close code and reason the server sent first (`closing`), since `ws` reports 1006 when a peer never answers. */
   closeCode = 0;
   closeReason = '';
-  private tokens: number;
-  private refilledAt: number;
+  /** The socket's rate limit, a token bucket (protocol/token-bucket.ts, through takeToken). */
+  tokens: number;
+  refilledAt: number;
 
   constructor(id: string, ip: string, name: string, now: number, firstSweep: number, ratePerSec: number, identity?: Identity) {
     this.id = id;
@@ -59,14 +61,7 @@ export class Session {
 
   /** Token bucket: `ratePerSec` tokens a second, holding RATE_BURST_SECONDS' worth. */
   takeToken(now: number, ratePerSec: number): boolean {
-    const elapsed = now - this.refilledAt;
-    if (elapsed > 0) {
-      this.tokens = Math.min(ratePerSec * RATE_BURST_SECONDS, this.tokens + (elapsed * ratePerSec) / 1000);
-      this.refilledAt = now;
-    }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    return takeToken(this, now, ratePerSec);
   }
 }
 

@@ -7,7 +7,8 @@ import { redactQuery } from '../protocol/path.ts';
 import { rateLimitedWarn } from '../log/rate-limited.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
-import { originOf, refuseUpgrade, type Verdict } from './gateway.ts';
+import { answerRaw } from '../request/raw-response.ts';
+import { originOf, type Verdict } from './gateway.ts';
 import { clientAddress } from '../request/hosts.ts';
 
 /** Untrusted header values are logged this long at most. */
@@ -41,11 +42,11 @@ export function createUpgradeRefusals(logger: Logger, metrics: Metrics, perSecon
   return {
     refuse(req, socket, verdict) {
       record(req, verdict.status, verdict.reason, verdict.message);
-      refuseUpgrade(socket, verdict.status, verdict.message, verdict.headers);
+      answerRaw(socket, verdict.status, verdict.message, verdict.headers);
     },
     wsClientError(err, socket, req) {
       record(req, 400, 'handshake', err.message);
-      refuseUpgrade(socket, 400, err.message);
+      answerRaw(socket, 400, err.message);
     },
   };
 }

@@ -3,14 +3,15 @@
 // of its own, which ALLOWED_HOSTS does not list, so it gets nothing.
 import type { IncomingMessage } from 'node:http';
 
-function first(value: string | string[] | undefined): string | undefined {
+/** The first value of a header that may come as a list or repeated (the left-most of `a, b`). */
+export function firstHeader(value: string | string[] | undefined): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   return v?.split(',')[0]?.trim() || undefined;
 }
 
 /** The host the client asked for: X-Forwarded-Host only behind a trusted proxy, else Host. */
 export function requestHost(req: IncomingMessage, trustProxy: boolean): string | undefined {
-  return (trustProxy ? first(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host;
+  return (trustProxy ? firstHeader(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host;
 }
 
 /** `host` (name[:port]) against ALLOWED_HOSTS: empty allows any; `*.example.com` allows its subdomains. */

@@ -5,12 +5,11 @@
 // baseline. Bounded in count (FUZZ_SOCKETS) and time (FUZZ_BUDGET_MS). FUZZ_SEED replays a run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { attacker, frame, OP, Witness, writeRaw } from '../helpers/hostile.ts';
 import { VALID_PAYLOADS } from '../helpers/payloads.ts';
 import { serverPool } from '../helpers/server.ts';
+import { heapAfterGc } from '../helpers/heap.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1414);
 const SOCKETS = Number(process.env.FUZZ_SOCKETS ?? 1500);
@@ -20,7 +19,6 @@ const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 40_000);
 const TABLE = new Set([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1013, 4000]);
 
 const server = serverPool({ pingIntervalMs: 100, pongTimeoutMs: 300, maxMessageBytes: 4096, refusalLogPerSec: 5 });
-
 
 interface FuzzFrame {
   opcode: number;
@@ -54,14 +52,6 @@ function bytesOf(f: FuzzFrame): Buffer {
   const b = frame(f.opcode, Buffer.from(f.payload), { fin: f.fin, rsv: f.rsv, mask: f.mask, ...(f.length === null ? {} : { length: f.length }) });
   for (const { at, xor } of f.flips) if (at < b.length) b[at] = (b[at] ?? 0) ^ xor;
   return b;
-}
-
-function heapAfterGc(): number {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
 }
 
 test(`frame fuzzer: ${SOCKETS} sockets of mutated frames (seed ${SEED}); no crash, table codes only, memory back near baseline`, async () => {

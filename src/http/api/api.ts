@@ -4,10 +4,10 @@
 // described in docs/openapi.yaml (the tests validate real responses against it). Every call goes
 // through the broker, so it works the same on every instance when Redis is on.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, type Registry } from 'prom-client';
 import type { Broker } from '../../broker/broker.ts';
 import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../log/logger.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
 import { CONTROL, encodeUserControl } from '../../protocol/control.ts';
 import { parseId } from '../../protocol/ids.ts';
 import { NAME_MAX, ROOM_PATTERN, SUB_MAX, TEXT_MAX } from '../../protocol/limits.ts';
@@ -25,7 +25,7 @@ export interface ApiOptions {
   broker: Broker;
   logger: Logger;
   clock: Clock;
-  registry: Registry;
+  metrics: Pick<Metrics, 'apiRequest'>;
   rateLimitPerSec: number;
   /** Identity mode: presence lists members' sub and name. */
   identityMode: boolean;
@@ -69,7 +69,6 @@ export function createApi(options: ApiOptions): ApiHandler {
   const { broker, logger, clock } = options;
   const keyMatches = createKeyCheck(options.apiKey);
   const allow = createRateLimiter(options.rateLimitPerSec, () => clock.now());
-  const requests = new Counter({ name: 'ws_api_requests_total', help: 'Server API requests by route and status', labelNames: ['route', 'status'], registers: [options.registry] });
 
   function unavailable(err: unknown, route: Route): Outcome {
     logger.warn({ err, route }, 'api call failed in the broker');
@@ -170,7 +169,7 @@ export function createApi(options: ApiOptions): ApiHandler {
   return (req, res, path) => {
     const started = performance.now();
     void answer(req, path).then(({ route, outcome }) => {
-      requests.labels(route, String(outcome.status)).inc();
+      options.metrics.apiRequest(route, outcome.status);
       const line = { method: req.method, route, status: outcome.status, ms: Math.round(performance.now() - started) };
       if (outcome.status >= 400) logger.warn({ ...line, reason: (outcome.body as { reason?: string }).reason }, 'api request refused');
       else logger.info(line, 'api request');

@@ -3,23 +3,14 @@
 // (presence, memory), and a witness pair in one of the rooms hears every message meanwhile.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { TestClient, type Json } from '../../helpers/client.ts';
 import { Witness } from '../../helpers/hostile.ts';
 import { serverPool } from '../../helpers/server.ts';
+import { heapAfterGc } from '../../helpers/heap.ts';
 
 const ROOMS = 64;
 const LOOPS = 40;
 const server = serverPool({ rateLimitPerSec: 100_000, maxRoomsPerConnection: ROOMS + 1 });
-
-function heapAfterGc(): number {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 /** Reads answers until `count` of `type` have arrived; returns them. */
 async function answers(c: TestClient, type: string, count: number): Promise<Json[]> {
