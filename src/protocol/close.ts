@@ -26,7 +26,12 @@ export const CloseReason = {
   pongTimeout: 'Pong timeout',
   tokenExpired: 'Token expired',
   disconnected: 'Disconnected by server',
+  notDelivered: 'Message not delivered, try again',
+  historyUnavailable: 'History unavailable, try again',
 } as const;
+
+/** Every reason the server closes with: one of CloseReason, or a bad field named (`Invalid field: room`). */
+export type CloseReasonText = (typeof CloseReason)[keyof typeof CloseReason] | `Invalid field: ${string}`;
 
 /**
  * Close codes after which a client should not reconnect on its own. After 4001 it reconnects only

@@ -2,14 +2,14 @@
 // is the only place a client's frame is read: the envelope (the seed's text `pong`, or a JSON
 // object with a `type`) here, and each type's fields by the field readers below, which the
 // features' parsers (src/realtime/features/) are made of.
-import { CloseCode, CloseReason } from './close.ts';
+import { CloseCode, CloseReason, type CloseReasonText } from './close.ts';
 import { isRecord } from './guards.ts';
 import { parseId } from './ids.ts';
 import { NAME_MAX, ROOM_PATTERN, TEXT_MAX } from './limits.ts';
 import { PERSONAL_ROOM } from './rooms.ts';
 import { isValidName, isValidText, normaliseText } from './text.ts';
 
-export type Refusal = { ok: false; code: number; reason: string };
+export type Refusal = { ok: false; code: number; reason: CloseReasonText };
 /** A frame's envelope: the heartbeat's answer, or a JSON object whose `type` a feature reads. */
 export type Envelope = { ok: true; type: 'pong' } | { ok: true; type: string; fields: Record<string, unknown> } | Refusal;
 /** A feature's reading of a frame's fields. */
@@ -18,7 +18,7 @@ export type Parsed<M> = { ok: true; message: M } | Refusal;
 const PONG = Buffer.from('pong');
 const PARSED_PONG: Envelope = { ok: true, type: 'pong' };
 
-export function refusal(code: number, reason: string): Refusal {
+export function refusal(code: number, reason: CloseReasonText): Refusal {
   return { ok: false, code, reason };
 }
 

@@ -8,7 +8,7 @@ import { mayJoin, type Identity } from '../auth/identity.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { CloseCode, CloseReason } from '../protocol/close.ts';
+import { CloseCode, CloseReason, type CloseReasonText } from '../protocol/close.ts';
 import { DEFAULT_ROOM, encode, type ErrorReason } from '../protocol/messages.ts';
 import { EXPECTED_PONG, parseEnvelope } from '../protocol/parse.ts';
 import { clientAddress } from '../request/hosts.ts';
@@ -37,7 +37,7 @@ export interface ConnectionDeps {
 export type OpenSocket = (socket: ClientSocket, req: IncomingMessage, draining: boolean, identity: Identity | undefined) => void;
 
 /** A refusal that closes the socket: one warning and the close. */
-export function refuseSocket(logger: Logger, sender: Sender, socket: ClientSocket, code: number, reason: string, detail: Record<string, unknown> = {}): void {
+export function refuseSocket(logger: Logger, sender: Sender, socket: ClientSocket, code: number, reason: CloseReasonText, detail: Record<string, unknown> = {}): void {
   logger.warn({ connId: socket.session.id, code, reason, ...detail }, 'protocol violation');
   sender.close(socket, code, reason);
 }
@@ -53,7 +53,7 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
   const bootId = randomBytes(3).toString('hex');
   let nextConnection = 0;
 
-  function refuse(socket: ClientSocket, code: number, reason: string, detail: Record<string, unknown> = {}): void {
+  function refuse(socket: ClientSocket, code: number, reason: CloseReasonText, detail: Record<string, unknown> = {}): void {
     refuseSocket(logger, sender, socket, code, reason, detail);
   }
 

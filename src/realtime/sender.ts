@@ -2,7 +2,7 @@
 // the order they were sent, and every write is followed by the slow-consumer check.
 import { WebSocket } from 'ws';
 import type { Metrics } from '../metrics/metrics.ts';
-import { CloseCode, CloseReason } from '../protocol/close.ts';
+import { CloseCode, CloseReason, type CloseReasonText } from '../protocol/close.ts';
 import type { OutboundType } from '../protocol/messages.ts';
 import { BatchQueue, wireOf, type Batch } from './batch.ts';
 import { textFrame, type Frame } from './frame.ts';
@@ -26,7 +26,7 @@ export interface Sender {
   /** Writes a frame made once by `textFrame` (the caller counts it in the metrics). */
   write(socket: ClientSocket, frame: Frame): boolean;
   /** Starts the close handshake; the server's `closeTimeout` destroys the TCP socket if the peer never answers. */
-  close(socket: ClientSocket, code: number, reason: string): void;
+  close(socket: ClientSocket, code: number, reason: CloseReasonText): void;
 }
 
 const TEXT = { binary: false } as const;
@@ -35,7 +35,7 @@ export function createSender(metrics: Metrics, slow: SlowConsumerPolicy): Sender
   const queue = new BatchQueue(flush);
   let flushing = false;
 
-  function close(socket: ClientSocket, code: number, reason: string): void {
+  function close(socket: ClientSocket, code: number, reason: CloseReasonText): void {
     flush();
     if (socket.readyState !== WebSocket.OPEN) return;
     socket.session.closing(code, reason);

@@ -6,7 +6,7 @@
 import { WebSocket } from 'ws';
 import type { Broker, ChatMessage, History } from '../broker/broker.ts';
 import type { Logger } from '../log/logger.ts';
-import { CloseCode } from '../protocol/close.ts';
+import { CloseCode, CloseReason } from '../protocol/close.ts';
 import { compareIdText } from '../protocol/ids.ts';
 import { encode, type UnsubscribeReason } from '../protocol/messages.ts';
 import { wireRoom } from '../protocol/rooms.ts';
@@ -151,7 +151,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
       if (bySocket.get(socket)?.get(room) !== pending) return;
       forget(socket, room);
       logger.warn({ err, connId: session.id, room }, 'history unavailable');
-      sender.close(socket, CloseCode.tryAgainLater, 'History unavailable, try again');
+      sender.close(socket, CloseCode.tryAgainLater, CloseReason.historyUnavailable);
       return;
     }
     // Closed, unsubscribed, or subscribed again meanwhile: the newer request decides.

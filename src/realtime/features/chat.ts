@@ -1,7 +1,7 @@
 // Chat: `say` publishes a stored message into a room the socket follows. Delivery (and the
 // sender's own copy as its acknowledgement) is the core's: every stored publication reaches the
 // room's members through rooms.deliver.
-import { CloseCode } from '../../protocol/close.ts';
+import { CloseCode, CloseReason } from '../../protocol/close.ts';
 import { parsed, roomField, textField, type Parsed } from '../../protocol/parse.ts';
 import { isPersonalRoom } from '../../protocol/rooms.ts';
 import type { ClientSocket } from '../session.ts';
@@ -33,7 +33,7 @@ export function createChat(deps: FeatureDeps): Feature {
       await broker.publish({ room: target.room, from: session.name, text, ts: Math.round(clock.now()) });
     } catch (err) {
       logger.error({ err, connId: session.id, room: target.room }, 'publish failed');
-      sender.close(socket, CloseCode.tryAgainLater, 'Message not delivered, try again');
+      sender.close(socket, CloseCode.tryAgainLater, CloseReason.notDelivered);
     }
   }
 

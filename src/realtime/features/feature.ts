@@ -6,6 +6,7 @@
 import type { Identity } from '../../auth/identity.ts';
 import type { Broker } from '../../broker/broker.ts';
 import type { Clock } from '../../clock.ts';
+import type { CloseReasonText } from '../../protocol/close.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { ErrorReason } from '../../protocol/messages.ts';
 import type { Parsed, Refusal } from '../../protocol/parse.ts';
@@ -55,7 +56,7 @@ export interface FeatureDeps {
   /** A refusal that keeps the socket open: an `error` frame, one log line. */
   deny(socket: ClientSocket, reason: ErrorReason, room?: string): void;
   /** A refusal that closes the socket: the close code and reason, one log line. */
-  refuse(socket: ClientSocket, code: number, reason: string): void;
+  refuse(socket: ClientSocket, code: number, reason: CloseReasonText): void;
 }
 
 export type FeatureFactory = (deps: FeatureDeps) => Feature;
