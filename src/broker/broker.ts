@@ -14,6 +14,23 @@ export interface Roster {
 /** A chat message before the broker gives it its per-room id. */
 export type ChatDraft = Omit<ChatMessage, 'id'>;
 
+/** How a publication is stored. */
+export interface PublishOptions {
+  /**
+   * A publication with the same key in the same room within `ttlMs` is not stored again: the
+   * broker answers with the first one (`suppressed`) and delivers nothing. A client that lost
+   * the acknowledgement in a drop retries with its key and is stored once.
+   */
+  idempotency?: { key: string; ttlMs: number };
+}
+
+/** What `publish` stored, or, for a repeated idempotency key, what it had stored the first time. */
+export interface PublishResult {
+  message: ChatMessage;
+  /** True when the key was seen before: nothing was stored or delivered this time. */
+  suppressed: boolean;
+}
+
 /**
  * What the broker calls back with, on every instance. The broker knows no feature: ephemeral
  * publications and control events carry a `kind` the realtime layer's feature registry owns, and
@@ -56,7 +73,7 @@ export interface Broker {
    * subscriber. Resolves once the message is stored (for Redis: written to Redis), which is also
    * before the sender's own copy, its acknowledgement, is delivered.
    */
-  publish(draft: ChatDraft): Promise<ChatMessage>;
+  publish(draft: ChatDraft, options?: PublishOptions): Promise<PublishResult>;
   /** One listener per process. */
   subscribe(listener: BrokerListener): void;
   /**

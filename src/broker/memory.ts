@@ -1,6 +1,7 @@
 import { compareIdText, parseId } from '../protocol/ids.ts';
 import { ROSTER_MAX } from '../protocol/limits.ts';
 import { NO_LISTENER, type Broker, type ChatDraft, type ChatMessage, type History, type HistorySizeOf, type Member } from './broker.ts';
+import { createIdempotencyStore } from './idempotency.ts';
 
 export interface MemoryBrokerOptions {
   /** Messages kept per room for replay (HISTORY_SIZE). Default 100. */
@@ -46,6 +47,8 @@ export interface MemoryBroker extends Broker {
   keptBytes(): number;
   /** Rooms with history kept now. */
   keptRooms(): number;
+  /** Idempotency keys remembered now, over all rooms. */
+  keptKeys(): number;
 }
 
 export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
@@ -62,6 +65,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
   const counts = new Map<string, number>();
   const rosters = new Map<string, readonly Member[]>();
   let listener = NO_LISTENER;
+  const idempotency = createIdempotencyStore();
 
   function forget(name: string, room: Room): void {
     rooms.delete(name);
@@ -103,7 +107,10 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
   sweep.unref();
 
   return {
-    publish(draft: ChatDraft): Promise<ChatMessage> {
+    publish(draft: ChatDraft, options = {}) {
+      const { idempotency: once } = options;
+      const first = once && idempotency.seen(draft.room, once.key, now());
+      if (first) return Promise.resolve({ message: first, suppressed: true });
       const room = roomFor(draft.room);
       room.seq++;
       const message: ChatMessage = { id: String(room.seq), ...draft };
@@ -114,8 +121,9 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
       const keep = historySizeOf(draft.room);
       while (room.messages.length > keep) dropOldest(room);
       bound(room);
+      if (once) idempotency.remember(draft.room, once.key, message, now() + once.ttlMs);
       listener.message(message);
-      return Promise.resolve(message);
+      return Promise.resolve({ message, suppressed: false });
     },
     subscribe(next) {
       listener = next;
@@ -158,6 +166,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
     },
     keptBytes: () => bytes,
     keptRooms: () => rooms.size,
+    keptKeys: () => idempotency.size(),
     unavailableReason: () => undefined,
     close: () => {
       clearInterval(sweep);

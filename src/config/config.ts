@@ -35,6 +35,8 @@ export interface Config {
   presenceTtlMs: number;
   /** Rooms one socket may follow at once (`subscribe` past it is refused with `too_many_rooms`). */
   maxRoomsPerConnection: number;
+  /** A `say` repeating an idempotency key within this long is answered with the first, not stored again. */
+  sayDedupeMs: number;
   /** Latest-value rooms: each keeps only its newest message, sent to every subscriber on `subscribe`. */
   latestRooms: RoomSet;
 
@@ -95,6 +97,7 @@ export const DEFAULTS = {
   HISTORY_SIZE: '100',
   PRESENCE_TTL_MS: '15000',
   MAX_ROOMS_PER_CONNECTION: '64',
+  SAY_DEDUPE_MS: '300000',
   LATEST_ROOMS: '',
   // -- Redis Cluster and Entra ID --
   REDIS_CLUSTER: 'false',
@@ -269,6 +272,7 @@ export function parseConfig(env: Env): Config {
     historySize: integer(env, 'HISTORY_SIZE', 1, 100_000),
     presenceTtlMs: integer(env, 'PRESENCE_TTL_MS', 1000, 3_600_000),
     maxRoomsPerConnection: integer(env, 'MAX_ROOMS_PER_CONNECTION', 1, 10_000),
+    sayDedupeMs: integer(env, 'SAY_DEDUPE_MS', 1000, 86_400_000),
     latestRooms: latestRooms(env),
     identity: parseIdentityConfig(env),
     // -- Redis Cluster and Entra ID --

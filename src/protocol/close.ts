@@ -28,6 +28,7 @@ export const CloseReason = {
   disconnected: 'Disconnected by server',
   notDelivered: 'Message not delivered, try again',
   historyUnavailable: 'History unavailable, try again',
+  subjectChanged: 'Token names another user',
 } as const;
 
 /** Every reason the server closes with: one of CloseReason, or a bad field named (`Invalid field: room`). */

@@ -25,3 +25,9 @@ export const TYPING_REPORT_MAX = 1000;
 export const ROSTER_MAX = 1000;
 /** Fragments one message may arrive in: past it `ws` closes with 1008, so empty fragments cannot stream forever. */
 export const MAX_FRAGMENTS = 1024;
+/** An idempotency key on `say`: 1-64 of the base64url alphabet (a UUID, a nanoid, a counter). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Idempotency keys a room remembers at most (the oldest are forgotten first). */
+export const IDEMPOTENCY_KEYS_PER_ROOM = 1000;
+/** Idempotency keys one in-process broker remembers at most, over every room. */
+export const IDEMPOTENCY_KEYS_MAX = 100_000;

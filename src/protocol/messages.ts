@@ -27,7 +27,7 @@ export interface Member {
  * `not_subscribed` a say, typing or unsubscribe naming a room the socket does not follow;
  * `too_many_rooms` a subscribe past MAX_ROOMS_PER_CONNECTION.
  */
-export type ErrorReason = 'forbidden' | 'not_in_room' | 'not_subscribed' | 'too_many_rooms';
+export type ErrorReason = 'forbidden' | 'not_in_room' | 'not_subscribed' | 'too_many_rooms' | 'token_invalid';
 
 /** Why a socket stopped following a room it did not leave itself: the server API, or a token that no longer allows it. */
 export type UnsubscribeReason = 'server' | 'forbidden';
@@ -42,7 +42,10 @@ export type Outbound =
    * and follows none yet. `user`: the token's `sub`. `last`: the room's newest message id at the
    * join, a `since` for a rejoin that saw nothing newer.
    */
-  | { type: 'welcome'; id: string; room: string | null; name: string; user?: string; last?: string }
+  /** `user` and `expiresAt` (ms since the epoch, when the token expires unless refreshed) in identity mode. */
+  | { type: 'welcome'; id: string; room: string | null; name: string; user?: string; expiresAt?: number; last?: string }
+  /** Answers `refresh`: the socket now lives until the new token's expiry. */
+  | { type: 'refreshed'; expiresAt: number }
   /** Answers `subscribe` (or a server-side subscribe): `last` as in `welcome`. */
   | { type: 'subscribed'; room: string; last: string }
   /** Answers `unsubscribe`; with `reason`, the server ended the subscription. Nothing of `room` follows it. */

@@ -5,7 +5,7 @@
 import { CloseCode, CloseReason, type CloseReasonText } from './close.ts';
 import { isRecord } from './guards.ts';
 import { parseId } from './ids.ts';
-import { NAME_MAX, ROOM_PATTERN, TEXT_MAX } from './limits.ts';
+import { IDEMPOTENCY_KEY_PATTERN, NAME_MAX, ROOM_PATTERN, TEXT_MAX } from './limits.ts';
 import { PERSONAL_ROOM } from './rooms.ts';
 import { isValidName, isValidText, normaliseText } from './text.ts';
 
@@ -81,4 +81,17 @@ export function textField(value: unknown): Parsed<string> {
   const text = normaliseText(value);
   if (!isValidText(text, TEXT_MAX)) return invalid('text');
   return parsed(text);
+}
+
+/** An idempotency key (IDEMPOTENCY_KEY_PATTERN); absent is undefined. */
+export function keyField(value: unknown): Parsed<string | undefined> {
+  if (value === undefined || value === null) return parsed(undefined);
+  if (typeof value !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(value)) return invalid('key');
+  return parsed(value);
+}
+
+/** A token (a compact JWS): its checks are the verifier's; here only its shape and size. */
+export function tokenField(value: unknown, maxBytes: number): Parsed<string> {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxBytes) return invalid('token');
+  return parsed(value);
 }

@@ -150,6 +150,6 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     logger.info({ connId: id, ip, origin: req.headers.origin, userAgent: req.headers['user-agent'], ...(identity ? { sub: identity.sub } : {}) }, 'socket opened');
     if (draining) return sender.close(socket, CloseCode.goingAway, CloseReason.shuttingDown);
     if (mayJoin(identity, DEFAULT_ROOM)) return void subscriptions.subscribe(socket, DEFAULT_ROOM, undefined, 'welcome');
-    sender.sendNow(socket, encode({ type: 'welcome', id, room: null, name: socket.session.name, ...(identity ? { user: identity.sub } : {}) }), 'welcome');
+    sender.sendNow(socket, encode({ type: 'welcome', id, room: null, name: socket.session.name, ...(identity ? { user: identity.sub, expiresAt: identity.expiresAt } : {}) }), 'welcome');
   };
 }

@@ -49,6 +49,7 @@ export type RealtimeConfig = Pick<
   | 'refusalLogPerSec'
   | 'maxRoomsPerConnection'
   | 'latestRooms'
+  | 'sayDedupeMs'
 >;
 
 export interface RealtimeDeps {
@@ -109,6 +110,8 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     logger,
     clock,
     maxRooms: config.maxRoomsPerConnection,
+    sayDedupeMs: config.sayDedupeMs,
+    verifyToken: deps.verifyToken,
     deny: (socket, reason, room) => denySocket(logger, sender, socket, reason, room),
     refuse: (socket, code, reason) => refuseSocket(logger, sender, socket, code, reason),
   };

@@ -12,10 +12,10 @@ export class Session implements TokenBucket {
   readonly id: string;
   readonly ip: string;
   readonly openedAt: number;
-  /** Who the socket belongs to, from its token; undefined in anonymous mode. */
-  readonly identity: Identity | undefined;
-  /** When the token expires (heartbeat.ts closes the socket with 4001 then); Infinity without one. */
-  readonly expiresAt: number;
+  /** Who the socket belongs to, from its token; undefined in anonymous mode. Renewed by a `refresh` (features/refresh.ts), always with the same `sub`. */
+  identity: Identity | undefined;
+  /** When the token expires (heartbeat.ts closes the socket with 4001 then); Infinity without one (features/refresh.ts moves it). */
+  expiresAt: number;
   /** Display name (connection.ts: the token's, or in anonymous mode the join's). */
   name: string;
   /**

@@ -119,7 +119,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     const { session } = socket;
     const { room } = pending;
     const onWire = wireRoom(room);
-    const user = session.identity ? { user: session.identity.sub } : {};
+    const user = session.identity ? { user: session.identity.sub, expiresAt: session.expiresAt } : {};
     const hello = answer === 'welcome' ? encode({ type: 'welcome', id: session.id, room: onWire, name: session.name, ...user, last: history.last }) : encode({ type: 'subscribed', room: onWire, last: history.last });
     sender.sendNow(socket, hello, answer);
     if (since !== undefined) sender.sendNow(socket, encode({ type: 'history', room: onWire, since, truncated: history.truncated, count: history.messages.length }), 'history');

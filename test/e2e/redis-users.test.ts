@@ -7,6 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from 'redis';
+import { redisKeys } from '../../src/broker/redis/keys.ts';
+import { evalScript, PUBLISH_KEYED } from '../../src/broker/redis/scripts.ts';
+import { IDEMPOTENCY_KEYS_PER_ROOM } from '../../src/protocol/limits.ts';
 import { until } from '../helpers/chat.ts';
 import { TestClient, type Json } from '../helpers/client.ts';
 import { freePort, runService, type Service } from '../helpers/process.ts';
@@ -123,6 +127,35 @@ describe('users and rooms across two instances sharing one Redis', () => {
     assert.equal((await reader.nextOf('message', 5000)).text, '103');
     const kept = await api(b, 'GET', '/api/rooms/ticker-acme/history?since=0');
     assert.deepEqual((kept.body.messages as Json[]).map((m) => m.text), ['103'], 'its history holds the newest value only');
+  });
+
+  it('a say repeated with its key on the other instance is answered with the first copy, stored once', async () => {
+    const watcher = await user(b, 'watcher-2');
+    let alice = await user(a, 'alice-keys');
+    alice.send({ type: 'say', text: 'exactly once', key: 'abc-123' });
+    const first = await alice.nextOf('message', 5000, (m) => m.text === 'exactly once');
+    alice.ws.terminate();
+    alice = await user(b, 'alice-keys');
+    alice.send({ type: 'say', text: 'exactly once', key: 'abc-123' });
+    assert.equal((await alice.nextOf('message', 5000, (m) => m.text === 'exactly once')).id, first.id);
+    const kept = await api(b, 'GET', '/api/rooms/lobby/history?since=0');
+    assert.equal((kept.body.messages as Json[]).filter((m) => m.text === 'exactly once').length, 1);
+    assert.equal((await watcher.nextOf('message', 5000, (m) => m.text === 'exactly once')).id, first.id);
+    await assert.rejects(watcher.nextOf('message', 300, (m) => m.text === 'exactly once'), /timed out/, 'the watcher got it once');
+  });
+
+  it('a flood of distinct keys keeps a room at IDEMPOTENCY_KEYS_PER_ROOM keys in Redis', async () => {
+    const client = createClient({ url: redis.url });
+    client.on('error', () => {});
+    await client.connect();
+    const keys = redisKeys();
+    const room = 'key-flood';
+    const script = [keys.room(room), keys.keyIds(room), keys.keyExpiry(room)];
+    const sends = Array.from({ length: IDEMPOTENCY_KEYS_PER_ROOM + 300 }, (_, i) => evalScript(client, PUBLISH_KEYED, script, ['100', `p${i}`, 'f', 't', '0', '', '60000', `k${i}`, '60000', String(IDEMPOTENCY_KEYS_PER_ROOM)]));
+    await Promise.all(sends);
+    assert.deepEqual([await client.zCard(keys.keyExpiry(room)), await client.hLen(keys.keyIds(room))], [IDEMPOTENCY_KEYS_PER_ROOM, IDEMPOTENCY_KEYS_PER_ROOM]);
+    assert.ok((await client.pTTL(keys.keyIds(room))) > 0, 'the key hash expires');
+    await client.quit();
   });
 
   it('a user offline while their instance restarts replays their @me messages with since on another instance', async () => {

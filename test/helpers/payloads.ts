@@ -11,6 +11,8 @@ export const VALID_PAYLOADS: readonly string[] = [
   '{"type":"subscribe","room":"fuzz-a","since":"0"}',
   '{"type":"subscribe","room":"@me"}',
   '{"type":"unsubscribe","room":"fuzz-a"}',
+  '{"type":"say","text":"once","key":"k-1"}',
+  '{"type":"refresh","token":"eyJhbGciOiJIUzI1NiJ9.e30.c2ln"}',
 ];
 
 /** The inbound type of a payload (`pong` for the heartbeat's answer). */

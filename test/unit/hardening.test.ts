@@ -55,7 +55,7 @@ test('history budget: room hoarding with long messages stays within HISTORY_MAX_
   const firstIds: string[] = [];
   for (let room = 0; room < 300; room++) {
     for (let i = 0; i < 20; i++) {
-      const m = await broker.publish({ room: `hoard-${room}`, from: 'h', text, ts: 0 });
+      const { message: m } = await broker.publish({ room: `hoard-${room}`, from: 'h', text, ts: 0 });
       if (i === 0) firstIds.push(m.id);
     }
   }
@@ -66,7 +66,7 @@ test('history budget: room hoarding with long messages stays within HISTORY_MAX_
   const evicted = await broker.history('hoard-0', '5');
   assert.deepEqual([evicted.messages, evicted.truncated], [[], true], 'a forgotten room says truncated');
   // The forgotten room comes back counting above every id given before, so an old since still says truncated.
-  const back = await broker.publish({ room: 'hoard-0', from: 'h', text: 'back', ts: 0 });
+  const { message: back } = await broker.publish({ room: 'hoard-0', from: 'h', text: 'back', ts: 0 });
   assert.ok(Number(back.id) > 20, `id ${back.id}`);
   const replay = await broker.history('hoard-0', '5');
   assert.equal(replay.truncated, true);

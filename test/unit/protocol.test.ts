@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseEnvelope, type Parsed } from '../../src/protocol/parse.ts';
 import { parseSay } from '../../src/realtime/features/chat.ts';
 import { parseJoin, parseSubscribe, parseUnsubscribe } from '../../src/realtime/features/subscribe.ts';
+import { parseRefresh } from '../../src/realtime/features/refresh.ts';
 import { parseTypingMessage } from '../../src/realtime/features/typing.ts';
 
 const PARSERS: Record<string, (fields: Record<string, unknown>) => Parsed<unknown>> = {
@@ -11,6 +12,7 @@ const PARSERS: Record<string, (fields: Record<string, unknown>) => Parsed<unknow
   typing: parseTypingMessage,
   subscribe: parseSubscribe,
   unsubscribe: parseUnsubscribe,
+  refresh: parseRefresh,
 };
 
 const text = (s: string) => parseEnvelope(Buffer.from(s), false);
@@ -63,14 +65,20 @@ test('join with a bad field names the field', () => {
   assert.equal(json({ type: 'join', room: 'r', name: '😀'.repeat(32) }).ok, true);
 });
 
-test('say is typed and bounded to 1-2000 characters; its room is optional', () => {
-  assert.deepEqual(json({ type: 'say', text: 'hi\nthere' }), { ok: true, message: { text: 'hi\nthere', room: undefined } });
-  assert.deepEqual(json({ type: 'say', text: 'hi', room: 'r' }), { ok: true, message: { text: 'hi', room: 'r' } });
+test('say is typed and bounded to 1-2000 characters; its room and key are optional', () => {
+  assert.deepEqual(json({ type: 'say', text: 'hi\nthere' }), { ok: true, message: { text: 'hi\nthere', room: undefined, key: undefined } });
+  assert.deepEqual(json({ type: 'say', text: 'hi', room: 'r', key: 'k_1-A' }), { ok: true, message: { text: 'hi', room: 'r', key: 'k_1-A' } });
+  for (const key of ['', 'k'.repeat(65), 'a b', 'é', 1, {}]) assert.deepEqual(json({ type: 'say', text: 'hi', key }), { ok: false, code: 1008, reason: 'Invalid field: key' }, JSON.stringify(key));
   assert.equal(json({ type: 'say', text: 'é'.repeat(2000) }).ok, true);
   for (const bad of [{ type: 'say' }, { type: 'say', text: '' }, { type: 'say', text: 'x'.repeat(2001) }, { type: 'say', text: 42 }, { type: 'say', text: 'bell\u0007' }]) {
     assert.deepEqual(json(bad), { ok: false, code: 1008, reason: 'Invalid field: text' }, JSON.stringify(bad));
   }
   assert.deepEqual(json({ type: 'say', text: 'hi', room: 'a b' }), { ok: false, code: 1008, reason: 'Invalid field: room' });
+});
+
+test('refresh carries a token of at most TOKEN_MAX_BYTES; what it says is the verifier\'s to judge', () => {
+  assert.deepEqual(json({ type: 'refresh', token: 'a.b.c' }), { ok: true, message: { token: 'a.b.c' } });
+  for (const token of [undefined, '', 7, 'x'.repeat(8193), ['a.b.c']]) assert.deepEqual(json({ type: 'refresh', token }), { ok: false, code: 1008, reason: 'Invalid field: token' }, JSON.stringify(token));
 });
 
 test('subscribe and unsubscribe name a room or @me, spelled exactly', () => {

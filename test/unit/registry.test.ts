@@ -36,6 +36,8 @@ function featureDeps(): FeatureDeps {
     logger,
     clock: systemClock,
     maxRooms: 64,
+    sayDedupeMs: 300_000,
+    verifyToken: undefined,
     deny: (socket, reason, room) => denySocket(logger, sender, socket, reason, room),
     refuse: (socket, code, reason) => refuseSocket(logger, sender, socket, code, reason),
   };
@@ -55,7 +57,7 @@ function documentedInbound(): string[] {
 }
 
 test('the registered inbound types are the ones the template speaks', () => {
-  assert.deepEqual([...registered()].sort(), ['join', 'say', 'subscribe', 'typing', 'unsubscribe']);
+  assert.deepEqual([...registered()].sort(), ['join', 'refresh', 'say', 'subscribe', 'typing', 'unsubscribe']);
 });
 
 test('every registered inbound type has a client → server row in README\'s protocol table, and every row a registered type', () => {

@@ -168,7 +168,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   }
 
   return {
-    publish: (draft) => (closing ? Promise.reject(new Error('broker closed')) : publisher.publish(draft)),
+    publish: (draft, options) => (closing ? Promise.reject(new Error('broker closed')) : publisher.publish(draft, options)),
     subscribe(next) {
       listener = next;
     },

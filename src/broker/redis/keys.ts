@@ -13,6 +13,10 @@ export interface RedisKeys {
   room(room: string): string;
   /** The room a stream key belongs to, or undefined for any other key. */
   roomOf(key: string): string | undefined;
+  /** A room's idempotency keys: key -> id of the message it stored. */
+  keyIds(room: string): string;
+  /** A room's idempotency keys scored by when each is forgotten (ms, Redis time). */
+  keyExpiry(room: string): string;
   /** The stream of presence and typing events every instance reads. */
   readonly events: string;
   /** Sorted set of live instances, scored by when their presence expires. */
@@ -41,6 +45,8 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
   return {
     room: (room) => roomPrefix + room,
     roomOf: (key) => (key.startsWith(roomPrefix) ? key.slice(roomPrefix.length) : undefined),
+    keyIds: (room) => `${prefix}once:${room}`,
+    keyExpiry: (room) => `${prefix}once-until:${room}`,
     events: `${prefix}presence:events`,
     instances: `${prefix}presence:instances`,
     instanceHashPrefix: `${prefix}presence:instance:`,

@@ -4,11 +4,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log/logger.ts';
 import type { BrokerMetrics } from '../../metrics/metrics.ts';
-import type { ChatDraft, ChatMessage } from '../broker.ts';
+import type { ChatDraft, PublishOptions, PublishResult } from '../broker.ts';
+import { IDEMPOTENCY_KEYS_PER_ROOM } from '../../protocol/limits.ts';
 import { errorText, surelyNotStored, type RedisConnection } from './connection.ts';
 import type { RedisKeys } from './keys.ts';
-import { parseStreamId } from './replies.ts';
-import { evalScript, PUBLISH_ONCE } from './scripts.ts';
+import { parseKeyedPublishReply, parseStreamId, toChatMessage } from './replies.ts';
+import { evalScript, PUBLISH_KEYED, PUBLISH_ONCE } from './scripts.ts';
 
 const PUBLISH_BATCH = 256;
 
@@ -32,7 +33,7 @@ export interface PublisherOptions {
 }
 
 export interface Publisher {
-  publish(draft: ChatDraft): Promise<ChatMessage>;
+  publish(draft: ChatDraft, options?: PublishOptions): Promise<PublishResult>;
   /** Writes what waits (after a reconnect). */
   pump(): void;
   /** Refuses what waited longer than the timeout. */
@@ -43,17 +44,18 @@ export interface Publisher {
 
 interface Outgoing {
   draft: ChatDraft;
+  once: PublishOptions['idempotency'];
   /** Publish id: lets a retry find the entry if the first attempt did store it. */
   pid: string;
   queuedAt: number;
   /** The last attempt may have reached Redis: it is retried idempotently and never given up on. */
   uncertain: boolean;
-  resolve(message: ChatMessage): void;
+  resolve(result: PublishResult): void;
   reject(err: Error): void;
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
-  const { conn, keys, logger, metrics, retentionOf, timeoutMs, ttlMs } = options;
+  const { conn, keys, logger, metrics, retentionOf, timeoutMs, ttlMs, instanceId } = options;
   let outbox: Outgoing[] = [];
   let pumping = false;
   let published = 0;
@@ -67,7 +69,22 @@ export function createPublisher(options: PublisherOptions): Publisher {
     for (const o of expired) o.reject(new Error(`redis unavailable for ${timeoutMs} ms: message not stored`));
   }
 
-  async function store(o: Outgoing): Promise<string> {
+  /**
+   * With a key, one script checks it and stores; a retry after an unknown outcome finds its own
+   * key and is answered as a repeat, so it is idempotent too.
+   */
+  async function storeKeyed(o: Outgoing, once: NonNullable<Outgoing['once']>): Promise<PublishResult> {
+    const { room, from, text, ts, sender } = o.draft;
+    const args = [String(retentionOf(room)), o.pid, from, text, String(ts), sender ?? '', String(ttlMs), once.key, String(once.ttlMs), String(IDEMPOTENCY_KEYS_PER_ROOM)];
+    const reply = parseKeyedPublishReply(await evalScript(conn.cmd, PUBLISH_KEYED, [keys.room(room), keys.keyIds(room), keys.keyExpiry(room)], args));
+    if (!reply) throw new Error('unexpected reply to the keyed publish script');
+    // The first message, as stored; if the stream has trimmed it, its id with this draft.
+    const first = reply.entry && toChatMessage(room, reply.entry);
+    return { message: first ?? { id: reply.id, ...o.draft }, suppressed: !reply.stored };
+  }
+
+  async function store(o: Outgoing): Promise<PublishResult> {
+    if (o.once) return storeKeyed(o, o.once);
     const { room, from, text, ts, sender } = o.draft;
     const key = keys.room(room);
     const retention = retentionOf(room);
@@ -80,7 +97,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         ]);
     const id = parseStreamId(reply);
     if (id === undefined) throw new Error('unexpected reply to XADD');
-    return id;
+    return { message: { id, ...o.draft }, suppressed: false };
   }
 
   async function writeBatch(batch: Outgoing[]): Promise<void> {
@@ -96,7 +113,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       if (result.status === 'fulfilled') {
         done.add(o);
         metrics.brokerLatency('publish', performance.now() - o.queuedAt);
-        o.resolve({ id: result.value, ...o.draft });
+        o.resolve(result.value);
       } else {
         failure = result.reason;
         metrics.brokerError('publish');
@@ -130,10 +147,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
   }
 
   return {
-    publish(draft) {
+    publish(draft, options = {}) {
       if (draining) return Promise.reject(new Error('broker closed'));
-      return new Promise<ChatMessage>((resolve, reject) => {
-        outbox.push({ draft, pid: `${options.instanceId}-${(published++).toString(36)}`, queuedAt: performance.now(), uncertain: false, resolve, reject });
+      return new Promise<PublishResult>((resolve, reject) => {
+        outbox.push({ draft, once: options.idempotency, pid: `${instanceId}-${(published++).toString(36)}`, queuedAt: performance.now(), uncertain: false, resolve, reject });
         void pump();
       });
     },

@@ -172,3 +172,11 @@ export function parseRosterReply(value: unknown, max: number): { count: number; 
   }
   return { count, members, truncated: members.length < count };
 }
+
+/** The reply of the keyed publish script: {1, id} stored, or {0, id, entry?} a key seen before. */
+export function parseKeyedPublishReply(value: unknown): { stored: boolean; id: string; entry: StreamEntry | undefined } | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const id = parseStreamId(value[1]);
+  if (id === undefined || (value[0] !== 0 && value[0] !== 1)) return undefined;
+  return { stored: value[0] === 1, id, entry: value[2] === undefined ? undefined : parseEntry(value[2]) };
+}

@@ -116,3 +116,45 @@ else
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return id`);
+
+/**
+ * A publish with an idempotency key. KEYS: room stream, the room's key hash (key -> id), the
+ * room's key expiry set (key scored by when it is forgotten). ARGV: maxlen, publish id, from,
+ * text, ts, sender ('' for a user), stream ttl ms, key, key ttl ms, keys kept per room. A key seen
+ * before and not yet expired: {0, its id, its entry if the stream still has it}, nothing written.
+ * Else the entry is added ({1, id}), the key remembered, expired keys dropped, and the oldest
+ * past the per-room bound: a flood of distinct keys costs a room a fixed amount. Time is Redis's
+ * own, so instances with skewed clocks agree on when a key expires.
+ */
+export const PUBLISH_KEYED = script(`local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local prev = redis.call('HGET', KEYS[2], ARGV[8])
+if prev then
+  local untilAt = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[8]) or '0')
+  if untilAt > now then
+    local e = redis.call('XRANGE', KEYS[1], prev, prev)
+    if e[1] then return {0, prev, e[1]} end
+    return {0, prev}
+  end
+end
+local id
+if ARGV[6] ~= '' then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2], 'sender', ARGV[6])
+else
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5], 'pid', ARGV[2])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('HSET', KEYS[2], ARGV[8], id)
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[9]), ARGV[8])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+for _, k in ipairs(expired) do redis.call('HDEL', KEYS[2], k) end
+if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
+local extra = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[10])
+if extra > 0 then
+  local oldest = redis.call('ZRANGE', KEYS[3], 0, extra - 1)
+  for _, k in ipairs(oldest) do redis.call('HDEL', KEYS[2], k) end
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, extra - 1)
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[9])
+redis.call('PEXPIRE', KEYS[3], ARGV[9])
+return {1, id}`);

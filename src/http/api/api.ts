@@ -82,7 +82,7 @@ export function createApi(options: ApiOptions): ApiHandler {
     if (typeof text !== 'string' || !isValidText(text, TEXT_MAX)) return bad(`text must be 1-${TEXT_MAX} characters without control characters`);
     if (from !== undefined && (typeof from !== 'string' || !isValidName(from, NAME_MAX))) return bad(`from must be a display name of 1-${NAME_MAX} printable characters`);
     try {
-      const message = await broker.publish({ room, from: from ?? 'server', text, ts: Math.round(clock.now()), sender: 'server' });
+      const { message } = await broker.publish({ room, from: from ?? 'server', text, ts: Math.round(clock.now()), sender: 'server' });
       return { status: 201, body: { id: message.id } };
     } catch (err) {
       return unavailable(err, route);

@@ -4,6 +4,7 @@
 // parts it needs, and registered in one list (index.ts); the broker and the connection code know
 // no feature by name.
 import type { Identity } from '../../auth/identity.ts';
+import type { VerifyToken } from '../../auth/verify.ts';
 import type { Broker } from '../../broker/broker.ts';
 import type { Clock } from '../../clock.ts';
 import type { CloseReasonText } from '../../protocol/close.ts';
@@ -53,6 +54,10 @@ export interface FeatureDeps {
   clock: Clock;
   /** MAX_ROOMS_PER_CONNECTION. */
   maxRooms: number;
+  /** SAY_DEDUPE_MS: how long a `say`'s idempotency key is remembered. */
+  sayDedupeMs: number;
+  /** Identity mode: checks a token as the upgrade does (for `refresh`); undefined in anonymous mode. */
+  verifyToken: VerifyToken | undefined;
   /** A refusal that keeps the socket open: an `error` frame, one log line. */
   deny(socket: ClientSocket, reason: ErrorReason, room?: string): void;
   /** A refusal that closes the socket: the close code and reason, one log line. */

@@ -2,8 +2,9 @@
 // must not overlap (createRegistry refuses to start otherwise).
 import { createChat } from './chat.ts';
 import type { FeatureFactory } from './feature.ts';
+import { createRefresh } from './refresh.ts';
 import { createSubscribe } from './subscribe.ts';
 import { createTypingFeature } from './typing.ts';
 import { createUserControl } from './users.ts';
 
-export const FEATURES: readonly FeatureFactory[] = [createSubscribe, createChat, createTypingFeature, createUserControl];
+export const FEATURES: readonly FeatureFactory[] = [createSubscribe, createChat, createTypingFeature, createUserControl, createRefresh];
