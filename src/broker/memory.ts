@@ -31,7 +31,7 @@ interface Room {
  * in one) plus the object, its fields and its array slot. Counted in the budget, not measured.
  */
 export function messageCost(m: ChatMessage): number {
-  return 2 * (m.id.length + m.room.length + m.from.length + m.text.length) + 160;
+  return 2 * (m.id.length + m.room.length + m.from.length + m.text.length + (m.key?.length ?? 0)) + 160;
 }
 
 /**

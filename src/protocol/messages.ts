@@ -12,6 +12,8 @@ export interface ChatMessage {
   ts: number;
   /** `server`: published by the application's backend through the server API, not by a user. */
   sender?: 'server';
+  /** The idempotency key of the `say` that stored it: its sender matches the acknowledgement to the send, live or in a replay. */
+  key?: string;
 }
 
 /** A member of a room as the server API lists it (identity mode). */

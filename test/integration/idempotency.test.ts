@@ -34,12 +34,13 @@ test('the same key twice: stored once, the repeat answered with the first copy t
   const other = await member(s);
   sender.send({ type: 'say', text: 'hello', key: 'k-1' });
   const first = await sender.nextOf('message');
+  assert.equal(first.key, 'k-1', 'the message carries its key: the sender matches its acknowledgement by it');
   sender.send({ type: 'say', text: 'hello', key: 'k-1' });
   assert.deepEqual(await sender.nextOf('message'), first, 'the acknowledgement of the repeat is the first message');
   sender.send({ type: 'say', text: 'marker' });
   assert.deepEqual((await other.nextOf('message')).id, first.id);
   assert.equal((await other.nextOf('message')).text, 'marker', 'the other member got hello once');
-  assert.deepEqual((await history(s, 'lobby')).map((m) => m.text), ['hello', 'marker']);
+  assert.deepEqual((await history(s, 'lobby')).map((m) => [m.text, m.key]), [['hello', 'k-1'], ['marker', undefined]], 'a replay carries the key too');
   sender.close();
   other.close();
 });

@@ -3,6 +3,7 @@
 // replies become typed values; anything of the wrong shape is dropped, never passed on.
 import { isRecord } from '../../protocol/guards.ts';
 import { parseId } from '../../protocol/ids.ts';
+import { IDEMPOTENCY_KEY_PATTERN } from '../../protocol/limits.ts';
 import type { ChatMessage } from '../broker.ts';
 
 /** A stream entry as node-redis returns it: { id, message: { field: value } }. */
@@ -104,9 +105,9 @@ export function parseXRead(value: unknown): StreamBatch[] {
 
 /** A chat message from a room stream's entry: from, text and ts fields; anything else is not one. */
 export function toChatMessage(room: string, entry: StreamEntry): ChatMessage | undefined {
-  const { from, text: body, ts, sender } = entry.fields;
+  const { from, text: body, ts, sender, key } = entry.fields;
   if (from === undefined || body === undefined || ts === undefined || !/^\d{1,16}$/.test(ts)) return undefined;
-  return { id: entry.id, room, from, text: body, ts: Number(ts), ...(sender === 'server' ? { sender } : {}) };
+  return { id: entry.id, room, from, text: body, ts: Number(ts), ...(sender === 'server' ? { sender } : {}), ...(key !== undefined && IDEMPOTENCY_KEY_PATTERN.test(key) ? { key } : {}) };
 }
 
 /** The reply of the history script: {0} when the stream does not exist, else {1, last id, max deleted id or '', entries}. */

@@ -36,7 +36,7 @@ export function createChat(deps: FeatureDeps): Feature {
     // A personal channel carries what the application's backend sends a user, nothing else.
     if (isPersonalRoom(target.room)) return deps.deny(socket, 'forbidden', wire ?? '@me');
     try {
-      const draft = { room: target.room, from: session.name, text, ts: Math.round(clock.now()) };
+      const draft = { room: target.room, from: session.name, text, ts: Math.round(clock.now()), ...(key === undefined ? {} : { key }) };
       const { message, suppressed } = await broker.publish(draft, key === undefined ? {} : { idempotency: { key, ttlMs: sayDedupeMs } });
       if (suppressed) sender.sendNow(socket, encode({ type: 'message', ...message, room: wireRoom(message.room) }), 'message');
     } catch (err) {
