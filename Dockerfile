@@ -38,6 +38,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY public ./public
+COPY client ./client
 COPY src ./src
 USER node
 EXPOSE 8080

@@ -25,6 +25,8 @@ export interface AppDeps {
   clock?: Clock;
   /** Default: the repository's public/ folder. */
   publicDir?: string;
+  /** Default: the repository's client/ folder (the client library, served under /client/). */
+  clientDir?: string;
   /** Cut off clients that take longer than this to send their request headers (slowloris). Default 10 s. */
   headersTimeoutMs?: number;
   /** Node process metrics in /metrics. Default true. */
@@ -70,6 +72,7 @@ function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker 
 }
 
 const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+const DEFAULT_CLIENT_DIR = fileURLToPath(new URL('../client', import.meta.url));
 
 export function createApp(config: Config, deps: AppDeps): App {
   const { logger } = deps;
@@ -97,6 +100,7 @@ export function createApp(config: Config, deps: AppDeps): App {
     },
     createHttpHandler({
       publicDir: deps.publicDir ?? DEFAULT_PUBLIC_DIR,
+      clientDir: deps.clientDir ?? DEFAULT_CLIENT_DIR,
       registry: metrics.registry,
       logger,
       refusals,

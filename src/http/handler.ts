@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { pathOf, redactQuery, WS_PATH } from '../protocol/path.ts';
 import { hostAllowed, requestHost } from '../request/hosts.ts';
+import { CLIENT_PREFIX, loadClientFiles, type StaticFile } from './client-files.ts';
 import { CLIENT_PROTOCOL_PATH, clientProtocolModule } from './client-protocol.ts';
 import type { HttpRefusals } from './refusals.ts';
 import { json, send } from './respond.ts';
@@ -20,6 +21,8 @@ export interface Readiness {
 
 export interface HttpHandlerOptions {
   publicDir: string;
+  /** The client library's folder, served under /client/. */
+  clientDir: string;
   registry: Registry;
   readiness: Readiness;
   logger: Logger;
@@ -56,6 +59,16 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
   const { readiness, registry, logger, refusals } = options;
   const protocolModule = clientProtocolModule({ authRequired: options.authRequired ?? false });
   const protocolEtag = `"${createHash('sha1').update(protocolModule).digest('base64url')}"`;
+  const clientFiles = loadClientFiles(options.clientDir);
+
+  /** A generated or preloaded script, revalidated by its ETag. */
+  function script(req: IncomingMessage, res: ServerResponse, file: StaticFile): void {
+    if (req.headers['if-none-match'] === file.etag) {
+      res.writeHead(304, { ETag: file.etag, 'Cache-Control': 'no-cache' });
+      return void res.end();
+    }
+    send(res, 200, file.body, 'text/javascript; charset=utf-8', { ETag: file.etag, 'Cache-Control': 'no-cache' });
+  }
   // Production mode indexes public/ once at start: only files that exist there can ever be
   // served, so no request path (`..`, encoded or absolute) can reach outside it.
   const files = sirv(options.publicDir, {
@@ -103,15 +116,14 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
       case '/metrics':
         return void metrics(res);
       case CLIENT_PROTOCOL_PATH:
-        if (req.headers['if-none-match'] === protocolEtag) {
-          res.writeHead(304, { ETag: protocolEtag, 'Cache-Control': 'no-cache' });
-          return void res.end();
-        }
-        return send(res, 200, protocolModule, 'text/javascript; charset=utf-8', { ETag: protocolEtag, 'Cache-Control': 'no-cache' });
+        return script(req, res, { body: protocolModule, etag: protocolEtag });
       case WS_PATH:
         return send(res, 426, 'Upgrade Required: this endpoint speaks WebSocket', undefined, { Upgrade: 'websocket', Connection: 'Upgrade' });
-      default:
+      default: {
+        const client = path.startsWith(CLIENT_PREFIX) ? clientFiles.get(path) : undefined;
+        if (client) return script(req, res, client);
         return files(req, res, () => notFound(req, res));
+      }
     }
   };
 }
