@@ -197,7 +197,9 @@ export class Client {
     }
     const event = room.receive(frame);
     if (event === 'live') for (const send of this.sends.waiting(room.name)) this.transmit(send);
-    if (frame.type === 'message' && event !== 'dropped') {
+    // Even a message the room has seen acknowledges its send: a resent say is answered with the
+    // first copy, whose id the replay may already have passed.
+    if (frame.type === 'message') {
       const send = this.sends.acknowledge(frame);
       if (send?.sentAt) this.emit('rtt', (this.rtt = Date.now() - send.sentAt));
     }
