@@ -4,6 +4,7 @@
 // Every loop is bounded in count and time; timestamps are performance.timeOrigin + now().
 import { connect } from './client/connect.ts';
 import { replay } from './client/replay.ts';
+import { roomsWindow, subscribeRooms } from './client/rooms.ts';
 import { send, state } from './client/state.ts';
 import { broadcast, echo, idle } from './client/windows.ts';
 import type { Command } from './lib/types.ts';
@@ -21,6 +22,10 @@ process.on('message', (command: Command) => {
         return send({ reply: 'window', result: await broadcast(command) });
       case 'replay':
         return send({ reply: 'replay', result: await replay(command) });
+      case 'subscribe':
+        return send({ reply: 'subscribe', result: await subscribeRooms(command) });
+      case 'rooms':
+        return send({ reply: 'window', result: await roomsWindow(command) });
       case 'exit':
         for (const conn of state.conns) {
           conn.open = false;

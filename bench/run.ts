@@ -16,11 +16,13 @@ import { chart } from './lib/report-chart.ts';
 import { summarise, table } from './lib/report.ts';
 import { scaleChart } from './lib/report-scale-chart.ts';
 import { scaleTable, stormTable, summariseScale, summariseStorm } from './lib/report-scale.ts';
+import { roomsTable, summariseRooms } from './lib/report-rooms.ts';
 import { groupB1k } from './scenarios/b1k.ts';
 import { groupC10k } from './scenarios/c10k.ts';
 import { groupEcho } from './scenarios/echo.ts';
 import { groupNginx } from './scenarios/nginx.ts';
 import { groupRedis } from './scenarios/redis.ts';
+import { groupRooms } from './scenarios/rooms.ts';
 import { groupStorm } from './scenarios/storm.ts';
 import { redisMissing } from './lib/redis.ts';
 
@@ -40,6 +42,8 @@ const GROUPS: Record<GroupName, Group> = {
   // Bare ws has no multi-instance mode; the connect storm compares the service with itself (auth off, HS256, RS256).
   redis: { run: groupRedis, only: ['service', 'sio'] },
   storm: { run: groupStorm, only: ['service'] },
+  // Bare ws has no many-rooms protocol: Socketship against Socket.IO.
+  rooms: { run: groupRooms, only: ['service', 'sio'] },
 };
 
 /** The scale-out groups need a real Redis and pinned processes: without them, stop with the reason. */
@@ -51,7 +55,7 @@ function requireTools(plan: readonly GroupName[]): void {
   }
   if ((plan.includes('redis') || plan.includes('storm')) && !pin && !options.noPin && settings.mode !== 'smoke') problems.push('taskset is missing (util-linux) or the machine has one core: the scale-out scenarios pin servers and load generator to separate cores');
   if (problems.length === 0) return;
-  console.error(`bench: cannot run the scale-out scenarios:\n${problems.map((p) => `- ${p}`).join('\n')}\n(leave them out with --scenarios c10k,b1k,echo,nginx)`);
+  console.error(`bench: cannot run the scale-out scenarios:\n${problems.map((p) => `- ${p}`).join('\n')}\n(leave them out with --scenarios c10k,b1k,echo,nginx,rooms)`);
   process.exit(2);
 }
 
@@ -127,6 +131,7 @@ async function main(): Promise<void> {
   const summary = summarise(rows, servers);
   const scaleOut = summariseScale(rows);
   const storm = summariseStorm(rows);
+  const rooms = summariseRooms(rows);
   const durationS = (Date.now() - started) / 1000;
   const date = new Date().toISOString().slice(0, 10);
   const machine = {
@@ -140,20 +145,24 @@ async function main(): Promise<void> {
     openFilesLimit: fdLimit ?? { soft: hardLimit, hard: hardLimit },
     pinned: pin ? { servers: 'core 0 (both instances in the scale-out scenarios)', loadGenerator: 'core 1', redis: 'core 1' } : false,
   };
-  const result = { date: new Date().toISOString(), git: { sha, dirty }, mode: settings.mode, durationS, settings, machine, servers, summary, scaleOut, storm, skipped, runs: rows, disturbedRuns: retried };
+  const result = { date: new Date().toISOString(), git: { sha, dirty }, mode: settings.mode, durationS, settings, machine, servers, summary, scaleOut, storm, rooms, skipped, runs: rows, disturbedRuns: retried };
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `${date}-${sha}${settings.mode === 'full' ? '' : `-${settings.mode}`}`);
+  const base = join(outDir, options.name ?? `${date}-${sha}${settings.mode === 'full' ? '' : `-${settings.mode}`}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const subtitle = `${settings.mode} run ${date}, git ${sha}${dirty ? '+' : ''}, ${machine.cores} cores, node ${process.version}, median of ${settings.reps} (whiskers: min-max)`;
-  writeFileSync(`${base}.svg`, chart(summary, servers, subtitle));
+  // A run of only the groups with tables of their own has nothing for the main chart.
+  const others = scaleOut.length || storm.length || rooms.length;
+  const mainSvg = summary.length || !others ? `${base}.svg` : undefined;
+  if (mainSvg) writeFileSync(mainSvg, chart(summary, servers, subtitle));
   const scaleSvg = scaleOut.length || storm.length ? `${base}-scale.svg` : undefined;
   if (scaleSvg) writeFileSync(scaleSvg, scaleChart(scaleOut, storm, subtitle));
-  if (summary.length || !(scaleOut.length || storm.length)) console.log(`\n${table(summary, servers)}\n`);
+  if (summary.length || !others) console.log(`\n${table(summary, servers)}\n`);
   if (scaleOut.length) console.log(`${scaleTable(scaleOut)}\n`);
   if (storm.length) console.log(`${stormTable(storm)}\n`);
+  if (rooms.length) console.log(`${roomsTable(rooms)}\n`);
   if (skipped.length) console.log(`skipped or failed:\n${skipped.map((s) => `- ${s}`).join('\n')}\n`);
   console.log(`machine: ${machine.cores} cores (${machine.cpuModel}), node ${machine.node}, open files ${machine.openFilesLimit.soft}/${machine.openFilesLimit.hard}`);
-  console.log(`wrote ${base}.json and ${base}.svg${scaleSvg ? ` and ${scaleSvg}` : ''} in ${durationS.toFixed(0)} s`);
+  console.log(`wrote ${[`${base}.json`, mainSvg, scaleSvg].filter(Boolean).join(' and ')} in ${durationS.toFixed(0)} s`);
 }
 
 await main();

@@ -64,7 +64,13 @@ export function connectOne(url: string, index: number, source: string, ownRoom: 
         state.pongs++;
       });
       s.on('message', (m: { text: string }) => state.onChat(conn, timeInText(m.text)));
-      s.on('welcome', () => welcomed(conn));
+      s.on('welcome', (m: { room?: string }) => {
+        welcomed(conn);
+        if (typeof m?.room === 'string') state.onAck?.(conn, m.room);
+      });
+      // The many-rooms scenario's answers (bench/peers/socketio-server.ts).
+      s.on('subscribed', (m: { room: string }) => state.onAck?.(conn, m.room));
+      s.on('refused', (m: { room: string; reason: string }) => state.onAck?.(conn, m.room, m.reason));
       s.on('disconnect', () => {
         if (conn.open) state.closed++;
         conn.open = false;

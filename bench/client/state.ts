@@ -33,12 +33,16 @@ export const state = {
   trackIds: false,
   /** Frames other than chat, welcome and ping (e.g. the service's `history`), when listened to. */
   onOther: undefined as ((conn: Conn, data: Buffer) => void) | undefined,
+  /** The answer to a join or subscribe (`error`: the refusal's reason), while a `subscribe` command waits for them. */
+  onAck: undefined as ((conn: Conn, room: string, error?: string) => void) | undefined,
 };
 
 const TEXT_MARK = Buffer.from('"text":"T');
 const PING = 0x70; // 'p'
 const MSG = 0x6d; // 'm', at index 9 of '{"type":"message"...'
 const WEL = 0x77; // 'w', of welcome
+const SUB = 0x73; // 's', of subscribed
+const ERR = 0x65; // 'e', of error
 
 /** The scheduled send time carried at the start of the text: "T<ms since epoch>|...". */
 function timeInFrame(data: Buffer): number {
@@ -83,13 +87,30 @@ export function onWsMessage(this: WebSocket & { conn: Conn }, data: Buffer, isBi
   if (tag === MSG) {
     if (state.trackIds) this.conn.lastId = idInFrame(data);
     state.onChat(this.conn, timeInFrame(data));
-  } else if (tag === WEL) welcomed(this.conn);
+  } else if (tag === WEL) {
+    welcomed(this.conn);
+    if (state.onAck) ack(this.conn, data);
+  } else if (state.onAck && (tag === SUB || tag === ERR)) ack(this.conn, data);
   else state.onOther?.(this.conn, data);
+}
+
+/** A welcome, subscribed or error frame while subscribing: rare (one per subscribe), so parsed. */
+function ack(conn: Conn, data: Buffer): void {
+  const frame = JSON.parse(data.toString()) as { type: string; room?: string | null; reason?: string };
+  if (typeof frame.room !== 'string') return;
+  state.onAck?.(conn, frame.room, frame.type === 'error' ? (frame.reason ?? 'error') : undefined);
 }
 
 export function onWsClose(this: WebSocket & { conn: Conn }): void {
   if (this.conn.open) state.closed++;
   this.conn.open = false;
+}
+
+/** A message into one of the rooms the connection follows (the many-rooms protocol's `say` with `room`). */
+export function sayTo(conn: Conn, room: string, text: string): void {
+  if (!conn.open) return;
+  if (conn.ws) conn.ws.send(`{"type":"say","room":"${room}","text":"${text}"}`);
+  else conn.sio?.emit('say', { room, text });
 }
 
 export function say(conn: Conn, text: string): void {

@@ -2,7 +2,8 @@
 // and every size and window the scenarios use, read once from process.argv.
 //
 // Flags: --quick | --smoke (tiny, unpinned, for the test suite) | --reps N | --servers a,b
-//        --scenarios c10k,b1k,echo,nginx,redis,storm | --out DIR | --no-pin
+//        --scenarios c10k,b1k,echo,nginx,redis,storm,rooms | --out DIR | --no-pin
+//        --name BASE (results file name without extension; default <date>-<sha>[-<mode>])
 //        --profile DIR (server --cpu-prof) | --service-entry PATH (the service's main.ts from another checkout)
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ export const SERVERS: Record<ServerName, { entry: string; kind: Kind; label: str
   ws: { entry: join(ROOT, 'bench/peers/ws-server.ts'), kind: 'ws', label: 'bare ws' },
   sio: { entry: join(ROOT, 'bench/peers/socketio-server.ts'), kind: 'sio', label: 'Socket.IO' },
 };
-export const GROUP_NAMES = ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm'] as const;
+export const GROUP_NAMES = ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm', 'rooms'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];
 
 export interface Settings {
@@ -54,6 +55,17 @@ export interface Settings {
   replayMissed: number;
   /** Connects per variant of the connect storm. */
   stormN: number;
+  /** Many rooms: sockets, rooms, rooms each socket follows (each room gets roomsN * roomsPerConn / roomsTotal followers). */
+  roomsN: number;
+  roomsTotal: number;
+  roomsPerConn: number;
+  /** Messages a second over all the rooms, round-robin. */
+  roomsRate: number;
+  roomsWindowMs: number;
+  /** The second window measures one receiver in this many, the others not reading meanwhile (bench/client/rooms.ts). */
+  roomsReadEvery: number;
+  /** The longest wait for a window's deliveries after it (a server that keeps up ends it sooner). */
+  roomsDrainMs: number;
 }
 
 export const FULL: Settings = {
@@ -86,6 +98,14 @@ export const FULL: Settings = {
   ceilingWindowMs: 3_000,
   replayMissed: 20,
   stormN: 10_000,
+  roomsN: 10_000,
+  roomsTotal: 100,
+  roomsPerConn: 10,
+  roomsRate: 100,
+  // With the warm-up, short enough for the receivers paused in the sampled window (PAUSE_MAX_MS).
+  roomsWindowMs: 4_000,
+  roomsReadEvery: 10,
+  roomsDrainMs: 10_000,
 };
 // One repetition at full size with short windows: a look in under 3 minutes, not a result to commit.
 const QUICK: Settings = {
@@ -105,6 +125,9 @@ const QUICK: Settings = {
   redisWindowMs: 3_000,
   ceilingWindowMs: 2_000,
   stormN: 5_000,
+  roomsN: 2_000,
+  roomsWindowMs: 3_000,
+  roomsDrainMs: 3_000,
 };
 const SMOKE: Settings = {
   ...FULL,
@@ -134,6 +157,11 @@ const SMOKE: Settings = {
   ceilingWindowMs: 300,
   replayMissed: 3,
   stormN: 20,
+  // 10 senders (connections 0-9) and 2 followers a room.
+  roomsN: 20,
+  roomsRate: 20,
+  roomsWindowMs: 300,
+  roomsDrainMs: 500,
 };
 
 export interface Options {
@@ -143,6 +171,8 @@ export interface Options {
   outDir: string;
   profileDir: string | undefined;
   noPin: boolean;
+  /** The results' file name without extension, instead of <date>-<sha>[-<mode>]. */
+  name: string | undefined;
 }
 
 export function parseArgs(argv: readonly string[]): Options {
@@ -154,13 +184,13 @@ export function parseArgs(argv: readonly string[]): Options {
   const settings: Settings = { ...(flag('smoke') ? SMOKE : flag('quick') ? QUICK : FULL) };
   if (option('reps')) settings.reps = Math.max(1, Number(option('reps')));
   const servers = (option('servers')?.split(',') ?? (settings.mode === 'smoke' ? ['service', 'ws'] : ['service', 'ws', 'sio'])) as ServerName[];
-  const groups = (option('scenarios')?.split(',') ?? (settings.mode === 'smoke' ? ['c10k', 'echo', 'storm'] : ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm'])) as GroupName[];
+  const groups = (option('scenarios')?.split(',') ?? (settings.mode === 'smoke' ? ['c10k', 'echo', 'storm', 'rooms'] : ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm', 'rooms'])) as GroupName[];
   for (const s of servers) if (!(s in SERVERS)) throw new Error(`unknown server ${s}`);
   for (const g of groups) if (!(GROUP_NAMES as readonly string[]).includes(g)) throw new Error(`unknown scenario group ${g} (one of ${GROUP_NAMES.join(', ')})`);
   // Another checkout's entry point for the service (e.g. a snapshot of a commit, for before/after).
   const serviceEntry = option('service-entry');
   if (serviceEntry) SERVERS.service.entry = resolve(serviceEntry);
-  return { settings, servers, groups, outDir: resolve(option('out') ?? join(ROOT, 'bench/results')), profileDir: option('profile'), noPin: flag('no-pin') };
+  return { settings, servers, groups, outDir: resolve(option('out') ?? join(ROOT, 'bench/results')), profileDir: option('profile'), noPin: flag('no-pin'), name: option('name') };
 }
 
 export const options = parseArgs(process.argv.slice(2));

@@ -29,6 +29,9 @@ export const SERVICE_SETTINGS: Record<GroupName, Record<string, string>> = {
   redis: { RATE_LIMIT_PER_SEC: '1000000' },
   // The AUTH_* variables come from the scenario, per variant.
   storm: { MAX_CONNECTIONS: '20000' },
+  // Otherwise defaults: 10 rooms a socket is under MAX_ROOMS_PER_CONNECTION (64), and each of the
+  // 10 senders publishes 10 messages/s (plus its pongs), under RATE_LIMIT_PER_SEC (20).
+  rooms: { MAX_CONNECTIONS: '20000' },
 };
 
 export async function waitHealthy(port: number, child: ChildProcess, timeoutMs = 15_000): Promise<void> {
@@ -71,6 +74,10 @@ interface MemoryReply {
   probe: 'memory';
   rss: number;
   heapUsed: number;
+  /** What V8 holds for the heap (used or not): with rss, where memory that is not live objects went. */
+  heapTotal: number;
+  /** Buffers and other memory outside the heap that JavaScript objects own. */
+  external: number;
 }
 
 export function memory(s: RunningServer): Promise<MemoryReply> {

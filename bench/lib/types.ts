@@ -35,6 +35,16 @@ export type Command =
   | { cmd: 'echo'; inflight: number; bytes: number; warmMs: number; windowMs: number; drainMs: number }
   | { cmd: 'broadcast'; publishers: number; rate: number; warmMs: number; windowMs: number; drainMs: number; bytes: number }
   | { cmd: 'replay'; urls: string[]; missed: number; rate: number; concurrency: number; timeoutMs: number; sources: string[]; settleMs: number }
+  /**
+   * Many rooms: connection i follows rooms (i + k * rooms / perConn) % rooms for k in [kFrom, kTo);
+   * k = 0 is a `join` (leaves the lobby), the others `subscribe`. Waits for every answer.
+   */
+  | { cmd: 'subscribe'; rooms: number; perConn: number; kFrom: number; kTo: number; concurrency: number; timeoutMs: number }
+  /**
+   * Many rooms: `rate` messages/s round-robin over the rooms, each sent by a follower of its room.
+   * Measured at every receiver (readEvery 1) or at one in readEvery, the others not reading meanwhile.
+   */
+  | { cmd: 'rooms'; rooms: number; perConn: number; rate: number; warmMs: number; windowMs: number; drainMs: number; bytes: number; readEvery: number }
   | { cmd: 'exit' };
 
 /** Clients that left, missed messages, and came back on the other instance asking for them. */
@@ -48,6 +58,17 @@ export interface ReplayResult {
   /** From the first reconnect to the last client caught up (or the timeout). */
   ms: number;
   failed: number;
+  firstError?: string;
+}
+
+/** The answers to a `subscribe` command. */
+export interface SubscribeResult {
+  /** Subscribes (and joins) answered with `subscribed` (or `welcome`). */
+  ok: number;
+  failed: number;
+  ms: number;
+  /** Followers of each room after the command, counted from the answers. */
+  followers: Record<string, number>;
   firstError?: string;
 }
 
@@ -80,4 +101,5 @@ export type Reply =
   | { reply: 'mark'; mark: 'start' | 'end' }
   | { reply: 'window'; result: WindowResult }
   | { reply: 'replay'; result: ReplayResult }
+  | { reply: 'subscribe'; result: SubscribeResult }
   | { reply: 'error'; message: string };

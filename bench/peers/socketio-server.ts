@@ -7,6 +7,9 @@
 // `socket.emit` through the adapter (so that it gets an offset), which would make the per-socket
 // heartbeat emit one XADD per socket per second; so in this mode the heartbeat is engine.io's own
 // ping at PING_INTERVAL_MS, answered by socket.io-client itself, and never touches Redis.
+// Many rooms (the service's `subscribe` and `say` with `room`): `subscribe` {room} joins one more
+// room and is answered `subscribed` (past MAX_ROOMS_PER_CONNECTION, `refused`), and `say` with a
+// `room` the socket is in publishes there; without `room` it goes to the room joined last.
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
@@ -17,6 +20,7 @@ const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
 const pingIntervalMs = Number(process.env.PING_INTERVAL_MS ?? 1000);
 const pongTimeoutMs = Number(process.env.PONG_TIMEOUT_MS ?? 10_000);
+const maxRooms = Number(process.env.MAX_ROOMS_PER_CONNECTION ?? 64);
 
 interface State {
   room: string;
@@ -64,21 +68,38 @@ io.on('connection', (socket) => {
   presence('lobby');
   socket.on('join', (msg: { room?: unknown; name?: unknown }) => {
     if (typeof msg?.room !== 'string' || typeof msg.name !== 'string') return;
-    void socket.leave(s.room);
-    presence(s.room);
+    // As the service's `join`: leave every room followed, then follow one.
+    for (const room of [...socket.rooms]) {
+      if (room === socket.id) continue;
+      void socket.leave(room);
+      presence(room);
+    }
     s.room = msg.room;
     s.name = msg.name;
     void socket.join(msg.room);
     socket.emit('welcome', { id: socket.id, room: msg.room, name: msg.name });
     presence(msg.room);
   });
-  socket.on('say', (msg: { text?: unknown }) => {
-    if (typeof msg?.text !== 'string') return;
-    const seq = (sequences.get(s.room) ?? 0) + 1;
-    sequences.set(s.room, seq);
-    io.to(s.room).emit('message', { id: String(seq), room: s.room, from: s.name, text: msg.text, ts: Date.now() });
+  socket.on('subscribe', (msg: { room?: unknown }) => {
+    if (typeof msg?.room !== 'string') return;
+    // socket.rooms holds the socket's own id room too; the cap counts the others, as the service does.
+    if (!socket.rooms.has(msg.room) && socket.rooms.size - 1 >= maxRooms) return void socket.emit('refused', { reason: 'too_many_rooms', room: msg.room });
+    void socket.join(msg.room);
+    socket.emit('subscribed', { room: msg.room, last: String(sequences.get(msg.room) ?? 0) });
+    presence(msg.room);
   });
-  socket.on('disconnect', () => presence(s.room));
+  socket.on('say', (msg: { text?: unknown; room?: unknown }) => {
+    if (typeof msg?.text !== 'string') return;
+    const room = typeof msg.room === 'string' ? msg.room : s.room;
+    if (!socket.rooms.has(room)) return void socket.emit('refused', { reason: 'not_subscribed', room });
+    const seq = (sequences.get(room) ?? 0) + 1;
+    sequences.set(room, seq);
+    io.to(room).emit('message', { id: String(seq), room, from: s.name, text: msg.text, ts: Date.now() });
+  });
+  // Every room the socket was in changes size (still listed while disconnecting).
+  socket.on('disconnecting', () => {
+    for (const room of socket.rooms) if (room !== socket.id) presence(room);
+  });
 });
 
 function heartbeat(): void {
