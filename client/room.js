@@ -32,9 +32,12 @@ export class Room {
     this.live = false;
     this.replaying = 0;
     this.askedSince = false;
+    /** Asked for on this connection. */
+    this.asked = false;
   }
 
   subscribeFrame() {
+    this.asked = true;
     this.subscribed = false;
     this.live = false;
     this.askedSince = this.since !== undefined;
@@ -42,6 +45,7 @@ export class Room {
   }
 
   disconnected() {
+    this.asked = false;
     this.subscribed = false;
     this.live = false;
   }
@@ -60,7 +64,12 @@ export class Room {
         return this.askedSince ? undefined : this.goLive();
       case 'history':
         if (!this.subscribed) return undefined;
-        if (frame.truncated) h.truncated?.(frame.since);
+        // Truncated: the broker lost or trimmed what came after `since` (a restarted in-process
+        // broker even counts ids anew), so what it replays is new whatever its ids say.
+        if (frame.truncated) {
+          this.seen = undefined;
+          h.truncated?.(frame.since);
+        }
         this.replaying = frame.count;
         return frame.count === 0 ? this.goLive() : undefined;
       case 'message':
@@ -88,10 +97,14 @@ export class Room {
   message(frame) {
     // Frames of an earlier membership (the default room the server put the socket in) before this subscribe's answer.
     if (!this.subscribed) return 'dropped';
-    if (this.seen !== undefined && compareIds(frame.id, this.seen) <= 0) return 'dropped';
-    this.seen = this.since = frame.id;
-    this.handlers.message?.(frame);
-    if (this.replaying > 0 && --this.replaying === 0) return this.goLive();
-    return undefined;
+    // Every replayed message counts towards the end of the replay, a repeat too.
+    const lastOfReplay = this.replaying > 0 && --this.replaying === 0;
+    const repeat = this.seen !== undefined && compareIds(frame.id, this.seen) <= 0;
+    if (!repeat) {
+      this.seen = this.since = frame.id;
+      this.handlers.message?.(frame);
+    }
+    if (lastOfReplay) return this.goLive();
+    return repeat ? 'dropped' : undefined;
   }
 }

@@ -3,8 +3,7 @@
 // It answers the heartbeat, reconnects with backoff (not after 1000, 1003, 1008 or 4003; after
 // 4001 with a fresh token), resubscribes every room with the last id it saw there so the server
 // replays what was missed, refreshes the token before it expires, and keys every `say` so that a
-// send whose acknowledgement was lost is retried and stored once. No dependencies: browsers and
-// Node 24+ (the global WebSocket, or pass `ws`'s).
+// send whose acknowledgement was lost is retried and stored once. No dependencies.
 import { Outbox } from './outbox.js';
 import { backoffDelay, CLOSE, compareIds, NO_RETRY, PERSONAL_ROOM, randomKey } from './protocol.js';
 import { Room } from './room.js';
@@ -16,18 +15,10 @@ export { backoffDelay, compareIds, PERSONAL_ROOM, SendError };
  * @typedef {import('./protocol.js').Message} Message
  * @typedef {import('./protocol.js').ServerFrame} ServerFrame
  * @typedef {import('./room.js').RoomHandlers} RoomHandlers
- * @typedef {'connecting' | 'open' | 'reconnecting' | 'closed'} State
- * @typedef {{ state: State, code?: number, reason?: string, retryInMs?: number }} StateChange
- * @typedef {{
- *   getToken?: () => string | Promise<string>,
- *   WebSocket?: new (url: string) => WebSocket,
- *   sendsPerSec?: number,
- *   queueMax?: number,
- *   silenceMs?: number,
- *   refreshMarginMs?: number,
- *   random?: () => number,
- * }} ClientOptions
- * @typedef {{ state: StateChange, welcome: import('./protocol.js').Welcome, error: import('./protocol.js').ErrorFrame, rtt: number }} Events
+ * @typedef {import('./options.js').ClientOptions} ClientOptions
+ * @typedef {import('./options.js').State} State
+ * @typedef {import('./options.js').StateChange} StateChange
+ * @typedef {import('./options.js').Events} Events
  */
 
 export class Client {
@@ -37,8 +28,7 @@ export class Client {
     this.options = options;
     /** @type {State} */
     this.state = 'connecting';
-    /** The user and the token's expiry (identity mode), the connection id and name, from `welcome`. */
-    /** @type {import('./protocol.js').Welcome | undefined} */
+    /** @type {import('./protocol.js').Welcome | undefined} the user, token expiry, connection id and name */
     this.welcome = undefined;
     /** @type {number | undefined} the last acknowledgement's round trip, ms */
     this.rtt = undefined;
@@ -57,10 +47,7 @@ export class Client {
     void this.open();
   }
 
-  /**
-   * @template {keyof Events} K
-   * @param {K} event @param {(value: Events[K]) => void} handler @returns {() => void} removes it
-   */
+  /** @template {keyof Events} K @param {K} event @param {(value: Events[K]) => void} handler @returns {() => void} removes it */
   on(event, handler) {
     const set = /** @type {Set<(value: Events[K]) => void>} */ (this.listeners[event] ??= /** @type {never} */ (new Set()));
     set.add(handler);
@@ -108,7 +95,7 @@ export class Client {
     return made.done;
   }
 
-  /** Tells `room` this user is typing (send it at most once a second while they do). @param {string} room */
+  /** Tells `room` this user is typing (at most once a second while they do). @param {string} room */
   typing(room) {
     if (this.state === 'open' && this.rooms.get(room)?.live) this.outbox.send({ type: 'typing', room });
   }
@@ -164,7 +151,7 @@ export class Client {
     });
   }
 
-  /** Any frame proves the connection alive; silence past `silenceMs` (pings come every second) means it is not. */
+  /** Any frame proves the connection alive; silence past `silenceMs` (pings come each second) does not. */
   heard() {
     clearTimeout(this.timers.silence);
     this.timers.silence = setTimeout(() => {
@@ -178,7 +165,10 @@ export class Client {
   /** @param {string} text */
   receive(text) {
     this.heard();
-    if (text === 'ping') return this.outbox.pong();
+    if (text === 'ping') {
+      this.outbox.pong();
+      return this.emit('ping', Date.now());
+    }
     /** @type {ServerFrame} */
     let frame;
     try {
@@ -189,32 +179,52 @@ export class Client {
     if (frame.type === 'welcome') return this.welcomed(frame);
     if (frame.type === 'refreshed') return this.scheduleRefresh(frame.expiresAt);
     if (frame.type === 'error') return this.refused(frame);
-    const room = 'room' in frame && typeof frame.room === 'string' ? this.rooms.get(frame.room) : undefined;
+    const name = 'room' in frame && typeof frame.room === 'string' ? frame.room : undefined;
+    if (name !== undefined && frame.type === 'subscribed' && !this.rooms.has(name)) this.adopt(name);
+    const room = name === undefined ? undefined : this.rooms.get(name);
     if (!room) return;
+    // Without a reason it answers this client's own unsubscribe, and the room was followed again since.
+    if (frame.type === 'unsubscribed' && frame.reason === undefined) return;
     if (frame.type === 'unsubscribed') {
       this.rooms.delete(room.name);
       this.sends.failRoom(room.name, 'unsubscribed');
     }
     const event = room.receive(frame);
-    if (event === 'live') for (const send of this.sends.waiting(room.name)) this.transmit(send);
-    // Even a message the room has seen acknowledges its send: a resent say is answered with the
-    // first copy, whose id the replay may already have passed.
+    // Acknowledged first: the replay's last message may be a send's own copy, which must not be
+    // sent again when the room goes live. Even a message the room has seen acknowledges its send:
+    // a resent say is answered with the first copy, whose id the replay may already have passed.
     if (frame.type === 'message') {
       const send = this.sends.acknowledge(frame);
       if (send?.sentAt) this.emit('rtt', (this.rtt = Date.now() - send.sentAt));
     }
+    if (event === 'live') for (const send of this.sends.waiting(room.name)) if (!send.sent) this.transmit(send);
+  }
+
+  /**
+   * The backend subscribed this user to `name` (PUT /api/users/{sub}/rooms/{room}): followed from
+   * now, like one the app asked for; the app hears of it on 'subscribed' and attaches handlers
+   * there with `subscribe(name, handlers)`, before the room's next frame is read.
+   * @param {string} name
+   */
+  adopt(name) {
+    const room = new Room(name, {});
+    room.subscribeFrame();
+    this.rooms.set(name, room);
+    this.emit('subscribed', name);
   }
 
   /** @param {import('./protocol.js').Welcome} frame */
   welcomed(frame) {
     this.welcome = frame;
     this.attempt = 0;
-    this.setState({ state: 'open' });
-    this.emit('welcome', frame);
     if (frame.expiresAt !== undefined) this.scheduleRefresh(frame.expiresAt);
-    // The server put the socket in its default room; a room this client does not follow is left.
+    this.state = 'open';
+    this.emit('state', { state: 'open' });
+    this.emit('welcome', frame);
+    // After the handlers, which may follow rooms (each asked for once): the server put the socket
+    // in its default room, left unless followed, and every room followed is asked for again.
     if (frame.room !== null && !this.rooms.has(frame.room)) this.outbox.send({ type: 'unsubscribe', room: frame.room });
-    for (const room of this.rooms.values()) this.outbox.send(room.subscribeFrame());
+    for (const room of this.rooms.values()) if (!room.asked) this.outbox.send(room.subscribeFrame());
   }
 
   /** @param {import('./protocol.js').ErrorFrame} frame */

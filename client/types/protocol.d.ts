@@ -3,7 +3,7 @@
  * "<ms>-<seq>". Negative, zero or positive; an id that is not one sorts first.
  * @param {string} a @param {string} b
  */
-export function compareIds(a: string, b: string): 1 | 0 | -1;
+export function compareIds(a: string, b: string): 1 | -1 | 0;
 /**
  * Full jitter: a random wait up to the capped exponential step (1 s doubling to 30 s), so
  * clients do not all come back in the same second.

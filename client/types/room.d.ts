@@ -25,6 +25,8 @@ export class Room {
     live: boolean;
     replaying: number;
     askedSince: boolean;
+    /** Asked for on this connection. */
+    asked: boolean;
     subscribeFrame(): {
         type: string;
         room: string;

@@ -9,28 +9,19 @@ export function socketUrl(location: {
  * @typedef {import('./protocol.js').Message} Message
  * @typedef {import('./protocol.js').ServerFrame} ServerFrame
  * @typedef {import('./room.js').RoomHandlers} RoomHandlers
- * @typedef {'connecting' | 'open' | 'reconnecting' | 'closed'} State
- * @typedef {{ state: State, code?: number, reason?: string, retryInMs?: number }} StateChange
- * @typedef {{
- *   getToken?: () => string | Promise<string>,
- *   WebSocket?: new (url: string) => WebSocket,
- *   sendsPerSec?: number,
- *   queueMax?: number,
- *   silenceMs?: number,
- *   refreshMarginMs?: number,
- *   random?: () => number,
- * }} ClientOptions
- * @typedef {{ state: StateChange, welcome: import('./protocol.js').Welcome, error: import('./protocol.js').ErrorFrame, rtt: number }} Events
+ * @typedef {import('./options.js').ClientOptions} ClientOptions
+ * @typedef {import('./options.js').State} State
+ * @typedef {import('./options.js').StateChange} StateChange
+ * @typedef {import('./options.js').Events} Events
  */
 export class Client {
     /** @param {string} url ws:// or wss:// URL of the server's /ws @param {ClientOptions} [options] */
     constructor(url: string, options?: ClientOptions);
     url: string;
-    options: ClientOptions;
+    options: import("./options.js").ClientOptions;
     /** @type {State} */
     state: State;
-    /** The user and the token's expiry (identity mode), the connection id and name, from `welcome`. */
-    /** @type {import('./protocol.js').Welcome | undefined} */
+    /** @type {import('./protocol.js').Welcome | undefined} the user, token expiry, connection id and name */
     welcome: import("./protocol.js").Welcome | undefined;
     /** @type {number | undefined} the last acknowledgement's round trip, ms */
     rtt: number | undefined;
@@ -46,10 +37,7 @@ export class Client {
     wanted: boolean;
     /** @type {Record<'retry' | 'refresh' | 'silence', ReturnType<typeof setTimeout> | undefined>} */
     timers: Record<"retry" | "refresh" | "silence", ReturnType<typeof setTimeout> | undefined>;
-    /**
-     * @template {keyof Events} K
-     * @param {K} event @param {(value: Events[K]) => void} handler @returns {() => void} removes it
-     */
+    /** @template {keyof Events} K @param {K} event @param {(value: Events[K]) => void} handler @returns {() => void} removes it */
     on<K extends keyof Events>(event: K, handler: (value: Events[K]) => void): () => void;
     /** @template {keyof Events} K @param {K} event @param {Events[K]} value */
     emit<K extends keyof Events>(event: K, value: Events[K]): void;
@@ -65,7 +53,7 @@ export class Client {
      * @param {string} room @param {string} text @returns {Promise<Message>}
      */
     say(room: string, text: string): Promise<Message>;
-    /** Tells `room` this user is typing (send it at most once a second while they do). @param {string} room */
+    /** Tells `room` this user is typing (at most once a second while they do). @param {string} room */
     typing(room: string): void;
     /** Closes for good (no reconnect); sends still waiting fail with `closed`. */
     close(): void;
@@ -76,10 +64,17 @@ export class Client {
     /** @param {StateChange} change */
     setState(change: StateChange): void;
     open(): Promise<void>;
-    /** Any frame proves the connection alive; silence past `silenceMs` (pings come every second) means it is not. */
+    /** Any frame proves the connection alive; silence past `silenceMs` (pings come each second) does not. */
     heard(): void;
     /** @param {string} text */
     receive(text: string): void;
+    /**
+     * The backend subscribed this user to `name` (PUT /api/users/{sub}/rooms/{room}): followed from
+     * now, like one the app asked for; the app hears of it on 'subscribed' and attaches handlers
+     * there with `subscribe(name, handlers)`, before the room's next frame is read.
+     * @param {string} name
+     */
+    adopt(name: string): void;
     /** @param {import('./protocol.js').Welcome} frame */
     welcomed(frame: import("./protocol.js").Welcome): void;
     /** @param {import('./protocol.js').ErrorFrame} frame */
@@ -96,28 +91,10 @@ export class Client {
 export type Message = import("./protocol.js").Message;
 export type ServerFrame = import("./protocol.js").ServerFrame;
 export type RoomHandlers = import("./room.js").RoomHandlers;
-export type State = "connecting" | "open" | "reconnecting" | "closed";
-export type StateChange = {
-    state: State;
-    code?: number;
-    reason?: string;
-    retryInMs?: number;
-};
-export type ClientOptions = {
-    getToken?: () => string | Promise<string>;
-    WebSocket?: new (url: string) => WebSocket;
-    sendsPerSec?: number;
-    queueMax?: number;
-    silenceMs?: number;
-    refreshMarginMs?: number;
-    random?: () => number;
-};
-export type Events = {
-    state: StateChange;
-    welcome: import("./protocol.js").Welcome;
-    error: import("./protocol.js").ErrorFrame;
-    rtt: number;
-};
+export type ClientOptions = import("./options.js").ClientOptions;
+export type State = import("./options.js").State;
+export type StateChange = import("./options.js").StateChange;
+export type Events = import("./options.js").Events;
 import { backoffDelay } from './protocol.js';
 import { compareIds } from './protocol.js';
 import { PERSONAL_ROOM } from './protocol.js';

@@ -79,3 +79,18 @@ test('@me: a message the backend sends the user reaches the library, and one sen
   assert.deepEqual([notes[0]?.room, notes[0]?.sender], ['@me', 'server']);
   await assert.rejects(within(c.say('@me', 'talking to myself'), 3000, 'the refusal'), { name: 'SendError', reason: 'forbidden' });
 });
+
+test('a room the backend subscribes the user to (PUT /api/users/{sub}/rooms/{room}) is followed, and the app hears of it', async () => {
+  const s = await identityServer();
+  const c = connect(s.wsUrl, { getToken: () => hs256({ sub: 'adopted' }, 60) });
+  clients.push(c);
+  const got: Message[] = [];
+  c.on('subscribed', (room) => c.subscribe(room, { message: (m) => got.push(m) }));
+  await eventually(() => c.state === 'open', 3000, 'open');
+  assert.equal((await call(s, 'PUT', '/api/users/adopted/rooms/ops')).status, 202);
+  await eventually(() => c.rooms.get('ops')?.live === true, 3000, 'ops followed');
+  assert.equal((await call(s, 'POST', '/api/rooms/ops/messages', { text: 'deploy at 5' })).status, 201);
+  await eventually(() => got.length === 1, 3000, 'the message');
+  assert.equal(got[0]?.text, 'deploy at 5');
+  assert.equal((await within(c.say('ops', 'ack'), 3000, 'a say into it')).room, 'ops');
+});

@@ -9,7 +9,7 @@ import type { Message } from '../../client/protocol.js';
 import { API_KEY, call } from '../helpers/api.ts';
 import { within } from '../helpers/bounded.ts';
 import { TestClient } from '../helpers/client.ts';
-import { eventually, serverPool, type TestServer } from '../helpers/server.ts';
+import { eventually, serverPool, startServer, type TestServer } from '../helpers/server.ts';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { hs256, SECRET } from '../helpers/tokens.ts';
 import { parseIdentityConfig } from '../../src/config/identity.ts';
@@ -109,6 +109,25 @@ test('an acknowledgement lost in a drop: the say resolves from the replay after 
   await proxy.close();
 });
 
+test('an acknowledgement lost and the say the last message of the replay: acknowledged by it, not sent again (regression)', async () => {
+  // With a short SAY_DEDUPE_MS the server has forgotten the key by the time the client is back
+  // (its backoff is at least 1 s): a resend would store the say twice.
+  const s = await server({ sayDedupeMs: 1000 });
+  const proxy = await withProxy(s);
+  const c = open(proxy.url);
+  inbox(c, 'quiet');
+  await eventually(() => c.rooms.get('quiet')?.live === true, 3000, 'live');
+  const w = await witness(s, 'quiet');
+  proxy.hold();
+  const sent = c.say('quiet', 'said once');
+  const stored = await w.nextOf('message', 3000, (m) => m.text === 'said once');
+  proxy.drop();
+  assert.equal((await within(sent, 5000, 'the acknowledgement')).id, stored.id);
+  await assert.rejects(w.nextOf('message', 1000, (m) => m.text === 'said once'), /timed out/, 'not sent and stored again');
+  w.close();
+  await proxy.close();
+});
+
 test('an acknowledgement lost and the message out of the replay: resent with its key, answered with the first copy, stored once', async () => {
   const s = await server({ historySize: 1, rateLimitPerSec: 1000 });
   const proxy = await withProxy(s);
@@ -174,4 +193,29 @@ test('64 rooms resubscribed after a reconnect under the default rate limit: not 
   assert.equal((await within(c.say('many-62', 'still here'), 3000, 'the say')).text, 'still here');
   assert.ok(!seen.some((x) => x.code === 1008), JSON.stringify(seen.filter((x) => x.code !== undefined)));
   await proxy.close();
+});
+
+test('after the server restarts with an empty in-process broker (ids counted anew): the truncated replay is delivered, and sends flow again', async () => {
+  const first = await startServer();
+  const proxy = await tcpProxy(first.port);
+  const c = open(`ws://127.0.0.1:${proxy.port}/ws`);
+  const got = inbox(c, 'restart');
+  const truncated: string[] = [];
+  c.subscribe('restart', { message: (m) => got.push(m), truncated: (since) => truncated.push(since) });
+  await eventually(() => c.rooms.get('restart')?.live === true, 3000, 'live');
+  for (const text of ['a1', 'a2', 'a3']) await within(c.say('restart', text), 3000, text);
+  proxy.refuse(true);
+  await first.stop();
+  const second = await startServer({ port: first.port });
+  const w = await witness(second, 'restart');
+  for (const text of ['b1', 'b2']) w.send({ type: 'say', room: 'restart', text });
+  await w.nextOf('message', 3000, (m) => m.text === 'b2');
+  proxy.refuse(false);
+  await eventually(() => got.length === 5, 5000, 'the replay after the restart');
+  assert.deepEqual(got.map((m) => m.text), ['a1', 'a2', 'a3', 'b1', 'b2'], 'ids 1 and 2 again, new all the same');
+  assert.equal(truncated.length, 1);
+  assert.equal((await within(c.say('restart', 'after'), 3000, 'a say after the restart')).text, 'after');
+  w.close();
+  await proxy.close();
+  await second.stop();
 });
