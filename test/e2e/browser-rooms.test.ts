@@ -6,15 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium, watchConsole } from '../helpers/browser.ts';
+import { droppable, follow, launchChromium, lines, shows, stateIs, WAIT, watchConsole } from '../helpers/browser.ts';
 import { TestClient } from '../helpers/client.ts';
 import { serverPool, type TestServer } from '../helpers/server.ts';
 import { hs256, SECRET } from '../helpers/tokens.ts';
 import { parseIdentityConfig } from '../../src/config/identity.ts';
 
 const KEY = 'k'.repeat(20) + '-api-key-for-browser-rooms';
-/** Page waits: a regression fails in seconds, naming what it waited for. */
-const WAIT = { timeout: 3000 };
 
 let browser: BrowserContext;
 const server = serverPool({ pingIntervalMs: 200 });
@@ -23,18 +21,16 @@ before(async () => {
 });
 after(() => browser?.close());
 
-/** A started page (at `path`, e.g. a token link) with its console watched. */
-async function startedPage(s: TestServer, path = '/'): Promise<{ page: Page; problems: string[] }> {
+/** A started page (at `path`, e.g. a token link) with its console watched; `before` runs before it loads. */
+async function startedPage(s: TestServer, path = '/', before?: (page: Page) => Promise<unknown>): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage();
   const problems = watchConsole(page);
+  await before?.(page);
   await page.goto(`${s.url}${path}`);
   await page.click('#toggle');
-  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'open', undefined, { timeout: 5000 });
+  await stateIs(page, 'open');
   return { page, problems };
 }
-
-const shows = (page: Page, selector: string, text: string): Promise<unknown> =>
-  page.waitForFunction(([sel, t]) => document.querySelector(sel)?.textContent?.includes(t), [selector, text] as const, WAIT);
 
 /** The room list's unread badge of `room`: its count, and whether it is shown. */
 async function unread(page: Page, room: string): Promise<{ count: string; shown: boolean }> {
@@ -42,15 +38,11 @@ async function unread(page: Page, room: string): Promise<{ count: string; shown:
   return { count: String(await badge.textContent(WAIT)), shown: await badge.isVisible() };
 }
 
-/** The page joins `first` through the Join form, then adds `second`, which comes into view. */
-async function followTwo(page: Page, first: string, second: string, name: string): Promise<void> {
-  await page.fill('#room', first);
-  await page.fill('#name', name);
-  await page.click('#join button');
-  await shows(page, '#messages', `You are ${name} in ${first}`);
-  await page.fill('#new-room', second);
-  await page.click('#add-room button');
-  await page.waitForSelector(`#rooms li[data-room="${second}"] .room-open[aria-current]`, WAIT);
+/** The page (in the server's default room, lobby) follows `first`, then `second`, which stays in view. */
+async function followTwo(page: Page, first: string, second: string): Promise<void> {
+  await page.waitForSelector('#rooms li[data-room="lobby"]', WAIT);
+  await follow(page, first);
+  await follow(page, second);
   assert.equal(await page.textContent('#room-label'), second);
 }
 
@@ -77,7 +69,7 @@ test('two rooms on one page: unread counts for the room not in view, a switch sh
   const s = await server();
   const { page, problems } = await startedPage(s);
   assert.equal(await page.isVisible('#notifications-card'), false, 'no notifications panel without identity mode');
-  await followTwo(page, 'north', 'south', 'alice');
+  await followTwo(page, 'north', 'south');
   const bob = await bobIn(s, 'north');
 
   await say(bob, 'north', 'news from north');
@@ -97,45 +89,48 @@ test('two rooms on one page: unread counts for the room not in view, a switch sh
   const reply = await bob.nextOf('message', 3000, (m) => m.text === 'reply from alice');
   assert.equal(reply.room, 'north');
 
-  // Leave: `unsubscribe`, the room goes from the list, the view moves on, bob sees alice go.
+  // Leave: `unsubscribe`, the room goes from the list, the view moves to the first room left, bob sees alice go.
   await page.click('#rooms li[data-room="north"] .room-leave');
   await page.waitForSelector('#rooms li[data-room="north"]', { state: 'detached', ...WAIT });
   await bob.nextOf('presence', 3000, (p) => p.room === 'north' && p.members === 1);
-  assert.equal(await page.textContent('#room-label'), 'south');
+  assert.equal(await page.textContent('#room-label'), 'lobby');
+  await shows(page, '#messages', 'You left north.');
   assert.deepEqual(problems, [], 'no console errors or warnings');
   bob.close();
   await page.close();
 });
 
-test('after a reconnect every followed room is subscribed again with its own since and replays what it missed', async () => {
+test('after a dropped connection every followed room is subscribed again with its own since and replays what it missed', async () => {
   const s = await server();
-  const { page, problems } = await startedPage(s);
-  await followTwo(page, 'east', 'west', 'alice');
+  let route: Awaited<ReturnType<typeof droppable>> | undefined;
+  const { page, problems } = await startedPage(s, '/', async (p) => (route = await droppable(p)));
+  assert.ok(route);
+  await followTwo(page, 'east', 'west');
   const bob = await bobIn(s, 'east', 'west');
   await say(bob, 'east', 'seen in east');
   await page.waitForFunction(() => document.querySelector('#rooms li[data-room="east"] .unread')?.textContent === '1', undefined, WAIT);
 
-  // Stop, then Start: a new socket, which must follow both rooms again from where each was left.
-  await page.click('#toggle');
-  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'stopped', undefined, WAIT);
+  // The connection drops; the page reconnects by itself once the test lets it.
+  await route.drop();
+  await stateIs(page, 'reconnecting (4000 dropped by the test');
   await say(bob, 'east', 'missed in east');
   await say(bob, 'west', 'missed in west');
-  const sent: Record<string, unknown>[] = [];
-  page.on('websocket', (ws) => ws.on('framesent', (f) => typeof f.payload === 'string' && f.payload.startsWith('{') && sent.push(JSON.parse(f.payload) as Record<string, unknown>)));
-  await page.click('#toggle');
+  const before = route.sent.length;
+  route.release();
 
+  await stateIs(page, 'open');
   await shows(page, '#messages', 'bob: missed in west');
-  assert.match(String(await page.textContent('#messages')), /1 missed message while reconnecting/);
+  const west = await lines(page);
+  assert.ok(west.findIndex((t) => t === 'Back in west: anything missed follows.') < west.findIndex((t) => t.endsWith('bob: missed in west')), west.join('\n'));
   await page.waitForFunction(() => document.querySelector('#rooms li[data-room="east"] .unread')?.textContent === '2', undefined, WAIT);
-  const join = sent.find((f) => f.type === 'join');
-  const subscribe = sent.find((f) => f.type === 'subscribe');
-  assert.deepEqual([join?.room, typeof join?.since, join?.name], ['west', 'string', 'alice'], JSON.stringify(sent));
-  assert.deepEqual([subscribe?.room, typeof subscribe?.since], ['east', 'string'], JSON.stringify(sent));
+  const again = route.sent.slice(before).filter((f) => f.type === 'subscribe');
+  assert.deepEqual(again.map((f) => [f.room, typeof f.since]).sort(), [['east', 'string'], ['lobby', 'string'], ['west', 'string']], JSON.stringify(again));
 
   await page.click('#rooms li[data-room="east"] .room-open');
   await shows(page, '#messages', 'bob: missed in east');
-  const lines = await page.$$eval('#messages li', (lis) => lis.map((li) => li.textContent ?? ''));
-  assert.equal(lines.filter((t) => t.endsWith('bob: seen in east')).length, 1, `nothing shown twice:\n${lines.join('\n')}`);
+  const east = await lines(page);
+  assert.equal(east.filter((t) => t.endsWith('bob: seen in east')).length, 1, `nothing shown twice:\n${east.join('\n')}`);
+  assert.equal(await page.textContent('#reconnects'), '1');
   assert.deepEqual(problems, [], 'no console errors or warnings');
   bob.close();
   await page.close();
@@ -152,7 +147,7 @@ async function api(s: TestServer, method: string, path: string, body?: unknown):
   return res.status;
 }
 
-test('identity mode: the server API notifies the user in the notifications panel, through joins, and takes a room away', async () => {
+test('identity mode: the server API notifies the user in the notifications panel, across rooms followed, and takes a room away', async () => {
   const s = await server({ identity: parseIdentityConfig({ AUTH_JWT_SECRET: SECRET, API_KEY: KEY }) });
   const token = await hs256({ sub: 'u-carol', name: 'Carol' }, 600);
   const { page, problems } = await startedPage(s, `/#access_token=${token}`);
@@ -165,21 +160,18 @@ test('identity mode: the server API notifies the user in the notifications panel
   assert.doesNotMatch(String(await page.textContent('#messages')), /your report is ready/, 'a notification is not a chat message');
   assert.equal(await page.locator('#rooms .unread:visible').count(), 0, 'and counts as unread in no room');
 
-  // A join leaves every room, `@me` too: the page follows it again, so nothing is lost.
-  await page.fill('#room', 'ops');
-  await page.click('#join button');
+  // Following another room leaves `@me` followed: nothing is lost.
+  await follow(page, 'ops');
   await shows(page, '#messages', 'You are Carol in ops');
-  assert.equal(await api(s, 'POST', '/api/users/u-carol/messages', { text: 'after the join' }), 201);
-  await shows(page, '#notifications', '[server] server: after the join');
+  assert.equal(await api(s, 'POST', '/api/users/u-carol/messages', { text: 'after following ops' }), 201);
+  await shows(page, '#notifications', '[server] server: after following ops');
 
   // The backend takes the user out of a room: it leaves the list, and the page says why.
-  await page.fill('#new-room', 'incident');
-  await page.click('#add-room button');
-  await page.waitForSelector('#rooms li[data-room="incident"] .room-open[aria-current]', WAIT);
+  await follow(page, 'incident');
   assert.equal(await api(s, 'DELETE', '/api/users/u-carol/rooms/incident'), 202);
   await page.waitForSelector('#rooms li[data-room="incident"]', { state: 'detached', ...WAIT });
   await shows(page, '#messages', 'The server took you out of incident.');
-  assert.equal(await page.textContent('#room-label'), 'ops');
+  assert.equal(await page.textContent('#room-label'), 'lobby');
   assert.deepEqual(problems, [], 'no console errors or warnings');
   await page.close();
 });

@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium, watchConsole } from '../helpers/browser.ts';
+import { follow, launchChromium, lines, nameOf, start, stateIs, WAIT, watchConsole, wire } from '../helpers/browser.ts';
 import { TestClient } from '../helpers/client.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { eventually, startServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let browser: BrowserContext;
@@ -17,80 +17,88 @@ after(async () => {
 });
 
 /**
- * A page, started, that has joined `room` as `name` through the form, with nothing in the console:
- * the form's fields are validated on the join, where a `pattern` Chromium cannot compile logs one.
+ * A page, started, that follows `room` through the form, with nothing in the console: the form's
+ * field is validated on the way, where a `pattern` Chromium cannot compile logs one. Its name is
+ * the one the server gave its connection.
  */
-async function pageInRoom(room: string, name: string): Promise<Page> {
+async function pageInRoom(room: string): Promise<{ page: Page; name: string }> {
   const page = await browser.newPage();
   const problems = watchConsole(page);
   await page.goto(server.url);
-  await page.click('#toggle');
-  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'open', undefined, { timeout: 5000 });
-  await page.fill('#room', room);
-  await page.fill('#name', name);
-  await page.click('#join button');
-  await page.waitForFunction(([r, n]) => document.querySelector('#messages')?.textContent?.includes(`You are ${n} in ${r}`), [room, name], { timeout: 3000 });
-  assert.deepEqual(problems, [], 'no console errors or warnings during the join');
-  return page;
+  await start(page);
+  await follow(page, room);
+  const name = await nameOf(page);
+  assert.ok((await lines(page)).includes(`You are ${name} in ${room}`));
+  assert.deepEqual(problems, [], 'no console errors or warnings while following');
+  return { page, name };
 }
 
 test('the page connects over ws:, answers pings live, and shows no CSP violation', async () => {
   const page = await browser.newPage();
   const problems = watchConsole(page);
+  const frames = wire(page);
   await page.goto(server.url);
   assert.equal(await page.textContent('#endpoint'), `ws://127.0.0.1:${server.port}/ws`);
-  await page.click('#toggle');
-  await page.waitForFunction(() => Number(document.querySelector('#pings')?.textContent) >= 2, undefined, { timeout: 5000 });
+  await start(page);
+  // The library answers every ping: the pongs on the wire, the socket open across them.
+  await eventually(() => frames.pongs() >= 3, 3000, 'three pongs from the page');
   assert.equal(await page.textContent('#state'), 'open');
-  assert.match(String(await page.textContent('#exchange')), /← ping {2}→ pong {2}#2/);
+  assert.match((await lines(page, '#exchange')).join('\n'), /connecting\n.*open$/);
   assert.deepEqual(problems, []);
   await page.screenshot({ path: process.env.SCREENSHOT_DIR ? `${process.env.SCREENSHOT_DIR}/client.png` : undefined, fullPage: true });
 
   await page.click('#toggle'); // Stop
-  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'stopped', undefined, { timeout: 3000 });
-  const pings = Number(await page.textContent('#pings'));
-  await page.waitForTimeout(600);
-  assert.equal(Number(await page.textContent('#pings')), pings, 'no pings after Stop, and no reconnection');
+  await stateIs(page, 'stopped', WAIT.timeout);
+  await eventually(() => server.logs.some((l) => l.msg === 'socket closed' && l.code === 1000), 3000, 'the server to see the page close with 1000');
+  const pongs = frames.pongs();
+  // Longer than the library's first retry (1 s): a reconnection would have shown by now.
+  await page.waitForTimeout(1200);
+  assert.equal(frames.pongs(), pongs, 'no pings answered after Stop');
+  assert.equal(frames.sockets(), 1, 'and no reconnection');
+  assert.equal(await page.textContent('#toggle'), 'Start');
   await page.close();
 });
 
 test('a chat message typed in one page appears in another page in the same room', async () => {
-  const alice = await pageInRoom('e2e', 'alice');
-  const bob = await pageInRoom('e2e', 'bob');
-  await alice.waitForFunction(() => document.querySelector('#members')?.textContent === '2', undefined, { timeout: 3000 });
-  await alice.fill('#text', 'hello from alice');
-  await alice.click('#say button');
-  await bob.waitForFunction(() => document.querySelector('#messages')?.textContent?.includes('alice: hello from alice'), undefined, { timeout: 3000 });
-  await alice.waitForFunction(() => /ms \(chat ack\)/.test(document.querySelector('#rtt')?.textContent ?? ''), undefined, { timeout: 3000 });
-  await alice.close();
-  await bob.close();
+  const alice = await pageInRoom('e2e');
+  const bob = await pageInRoom('e2e');
+  await alice.page.waitForFunction(() => document.querySelector('#members')?.textContent === '2', undefined, WAIT);
+  await alice.page.fill('#text', 'hello from alice');
+  await alice.page.click('#say button');
+  await bob.page.waitForFunction((line) => document.querySelector('#messages')?.textContent?.includes(line), `${alice.name}: hello from alice`, WAIT);
+  await alice.page.waitForFunction(() => /ms \(chat ack\)/.test(document.querySelector('#rtt')?.textContent ?? ''), undefined, WAIT);
+  await alice.page.close();
+  await bob.page.close();
 });
 
 test('the page reconnects by itself after a server restart (1001), and stays closed after 1008', async () => {
   const first = await startServer({ pingIntervalMs: 200, rateLimitPerSec: 1 });
   const page = await browser.newPage();
+  const frames = wire(page);
   await page.goto(first.url);
-  await page.click('#toggle');
-  const state = (want: string, timeout = 5000) =>
-    page.waitForFunction((w) => document.querySelector('#state')?.textContent?.startsWith(w), want, { timeout });
-  await state('open');
+  await start(page);
   await first.stop(); // the page gets 1001 Server shutting down
-  await state('reconnecting');
+  await stateIs(page, 'reconnecting (1001 Server shutting down');
   const second = await startServer({ pingIntervalMs: 200, rateLimitPerSec: 1, port: first.port });
   try {
-    await state('open', 10_000);
-    const pings = Number(await page.textContent('#pings'));
-    await page.waitForFunction((p) => Number(document.querySelector('#pings')?.textContent) > p, pings, { timeout: 3000 });
+    await stateIs(page, 'open', 10_000);
+    assert.equal(await page.textContent('#reconnects'), '1');
+    const pongs = frames.pongs();
+    await eventually(() => frames.pongs() > pongs, 3000, 'a pong on the new socket');
 
     // Flood past the rate limit: the server closes with 1008, which the page must not retry.
+    await page.waitForSelector('#rooms li[data-room="lobby"]', WAIT);
     for (let i = 0; i < 5; i++) {
       await page.fill('#text', `flood ${i}`);
       await page.click('#say button');
     }
-    await state('closed');
+    await stateIs(page, 'closed');
     assert.match(String(await page.textContent('#state')), /1008 Rate limit exceeded/);
+    const sockets = frames.sockets();
+    // Longer than the library's first retry (1 s): a reconnection would have shown by now.
     await page.waitForTimeout(1500);
     assert.match(String(await page.textContent('#state')), /^closed/, 'no reconnection after 1008');
+    assert.equal(frames.sockets(), sockets);
     assert.equal(await page.textContent('#toggle'), 'Start');
   } finally {
     await page.close();
@@ -99,16 +107,16 @@ test('the page reconnects by itself after a server restart (1001), and stays clo
 });
 
 test('typing in one page shows "is typing…" in another page of the room, then clears', async () => {
-  const alice = await pageInRoom('typing-e2e', 'alice');
-  const bob = await pageInRoom('typing-e2e', 'bob');
-  await alice.type('#text', 'hel'); // real key presses: the page's input listener sends `typing`
-  await bob.waitForFunction(() => document.querySelector('#typing')?.textContent === 'alice is typing…', undefined, { timeout: 3000 });
-  assert.equal(await alice.textContent('#typing'), '', 'a page does not show its own user typing');
-  await bob.screenshot({ path: process.env.SCREENSHOT_DIR ? `${process.env.SCREENSHOT_DIR}/typing.png` : undefined, fullPage: true });
+  const alice = await pageInRoom('typing-e2e');
+  const bob = await pageInRoom('typing-e2e');
+  await alice.page.type('#text', 'hel'); // real key presses: the page's input listener sends `typing`
+  await bob.page.waitForFunction((want) => document.querySelector('#typing')?.textContent === want, `${alice.name} is typing…`, WAIT);
+  assert.equal(await alice.page.textContent('#typing'), '', 'a page does not show its own user typing');
+  await bob.page.screenshot({ path: process.env.SCREENSHOT_DIR ? `${process.env.SCREENSHOT_DIR}/typing.png` : undefined, fullPage: true });
   // Alice stops: the server's TTL passes and it tells the room nobody types any more.
-  await bob.waitForFunction(() => document.querySelector('#typing')?.textContent === '', undefined, { timeout: 6000 });
-  await alice.close();
-  await bob.close();
+  await bob.page.waitForFunction(() => document.querySelector('#typing')?.textContent === '', undefined, { timeout: 6000 });
+  await alice.page.close();
+  await bob.page.close();
 });
 
 // The message box: a pasted paragraph arrives whole, line breaks kept, without ending the session.
@@ -119,8 +127,9 @@ test('Enter sends, Shift+Enter is a new line, a pasted paragraph keeps its lines
   await page.goto(server.url);
   assert.equal(await page.getAttribute('#text', 'aria-describedby'), 'text-rules');
   assert.match(String(await page.textContent('#text-rules')), /Shift\+Enter/);
-  await page.click('#toggle');
-  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'open', undefined, { timeout: 5000 });
+  await start(page);
+  // The page follows the server's default room, the listener's too.
+  await page.waitForSelector('#rooms li[data-room="lobby"] .room-open[aria-current]', WAIT);
   await page.click('#text');
   await page.keyboard.type('first line');
   await page.keyboard.press('Shift+Enter');

@@ -173,7 +173,7 @@ test('/protocol.js gives the browser the server\'s own path and close codes, as 
   const again = await raw(s.port, '/protocol.js', 'GET', { 'If-None-Match': String(res.headers.etag) });
   assert.equal(again.status, 304);
   // The page's own module imports it, rather than keeping a copy.
-  assert.match(await readFile(new URL('../../public/connection.js', import.meta.url), 'utf8'), /from '\.\/protocol\.js'/);
+  assert.match(await readFile(new URL('../../public/app.js', import.meta.url), 'utf8'), /from '\.\/protocol\.js'/);
 });
 
 test('ws_ready follows /readyz: 1 while ready, 0 once shutdown begins', async () => {
