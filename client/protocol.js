@@ -32,9 +32,10 @@ export const NO_RETRY = /** @type {readonly number[]} */ ([CLOSE.normal, CLOSE.u
  * @typedef {{ type: 'presence', room: string, members: number }} Presence
  * @typedef {{ type: 'typing', room: string, names: string[], others: number }} Typing
  * @typedef {{ type: 'refreshed', expiresAt: number }} Refreshed
+ * @typedef {{ type: 'named', name: string }} Named
  * @typedef {'forbidden' | 'not_in_room' | 'not_subscribed' | 'too_many_rooms' | 'token_invalid'} ErrorReason
  * @typedef {{ type: 'error', reason: ErrorReason, room?: string }} ErrorFrame
- * @typedef {Welcome | Subscribed | Unsubscribed | HistoryFrame | ({ type: 'message' } & Message) | Presence | Typing | Refreshed | ErrorFrame} ServerFrame
+ * @typedef {Welcome | Subscribed | Unsubscribed | HistoryFrame | ({ type: 'message' } & Message) | Presence | Typing | Refreshed | Named | ErrorFrame} ServerFrame
  */
 
 const ID = /^(\d{1,20})(?:-(\d{1,20}))?$/;

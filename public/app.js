@@ -2,20 +2,17 @@
 // The demo page, built on the client library as any frontend would be: the library speaks the
 // protocol (heartbeat, reconnects with backoff, every room resubscribed from the last id seen,
 // token refresh, keyed sends retried once), and this file only turns clicks into its calls and
-// shows what it reports. `../client/` is `/client/` in the browser (a URL cannot climb above the
-// root), and the repository's client/ folder for the type check: the page is checked against the
-// very library it runs.
+// shows what it reports. `../client/` is `/client/` in the browser and the repository's client/
+// for the type check: the page is checked against the very library it runs.
 import { connect, PERSONAL_ROOM, SendError, socketUrl } from '../client/socketship.js';
 import { AUTH_REQUIRED, CLOSE_CODES, ROOM_PATTERN_HTML, TEXT_MAX, TYPING_TTL_MS } from './protocol.js';
+import { nameField } from './name.js';
 import { append, Rooms } from './rooms.js';
 import { createStats } from './stats.js';
 import { TokenSource } from './token.js';
 
-/**
- * @typedef {import('../client/socketship.js').Client} Client
- * @typedef {import('../client/socketship.js').StateChange} StateChange
- * @typedef {import('../client/socketship.js').Message} Message
- */
+/** @typedef {import('../client/socketship.js').Client} Client @typedef {import('../client/socketship.js').StateChange} StateChange */
+/** @typedef {import('../client/socketship.js').Message} Message */
 
 /** Tell the room this page's user is typing at most this often (the server keeps it for TYPING_TTL_MS). */
 const TYPING_EVERY_MS = 1000;
@@ -93,6 +90,7 @@ function log(text) {
   append(exchange, `${clock()}  ${text}`, 'event');
 }
 const stats = createStats($);
+const chosenName = nameField({ form: /** @type {HTMLFormElement} */ ($('name-form')), input: /** @type {HTMLInputElement} */ ($('name')), hidden: AUTH_REQUIRED, rename: (name) => client?.rename(name) });
 
 /** @param {string} shown @param {string} [detail] */
 function showState(shown, detail = '') {
@@ -198,12 +196,13 @@ function start() {
   stats.reset();
   showState('connecting');
   log('connecting');
-  const c = connect(url, AUTH_REQUIRED ? { getToken: () => tokens.get(state === 'open') } : {});
+  const c = connect(url, AUTH_REQUIRED ? { getToken: () => tokens.get(state === 'open') } : { name: chosenName() });
   client = c;
   // Events of a client that was stopped are the past: only the current one speaks.
   c.on('state', (change) => c === client && stateChanged(change));
   c.on('welcome', (welcome) => c === client && welcomed(c, welcome));
   c.on('ping', (at) => c === client && stats.ping(at));
+  c.on('name', (name) => c === client && myNames.add(name) && (whoami.textContent = `You are ${name}`));
   c.on('rtt', (ms) => {
     stats.rtt(ms);
     log(`acknowledged in ${ms} ms`);

@@ -7,6 +7,7 @@ export type StateChange = {
 };
 /**
  * getToken: called before each connect and before the token expires (identity mode);
+ * name: the display name in anonymous mode, taken again after every reconnect (default: the server's);
  * WebSocket: the implementation (default: the global one; in Node you may pass `ws`'s);
  * sendsPerSec: frames a second at most, under the server's RATE_LIMIT_PER_SEC (default 15);
  * queueMax: says waiting for their acknowledgement at most (default 100);
@@ -16,6 +17,7 @@ export type StateChange = {
  */
 export type ClientOptions = {
     getToken?: () => string | Promise<string>;
+    name?: string;
     WebSocket?: new (url: string) => WebSocket;
     sendsPerSec?: number;
     queueMax?: number;
@@ -25,6 +27,7 @@ export type ClientOptions = {
 };
 /**
  * subscribed: the backend subscribed the user to this room; attach handlers with subscribe(room, handlers).
+ * name: the server took this display name (anonymous mode, after `name` or `rename`);
  * ping: the server's heartbeat arrived and was answered with pong (when, ms since the epoch).
  */
 export type Events = {
@@ -34,4 +37,5 @@ export type Events = {
     rtt: number;
     subscribed: string;
     ping: number;
+    name: string;
 };

@@ -3,7 +3,7 @@
  * "<ms>-<seq>". Negative, zero or positive; an id that is not one sorts first.
  * @param {string} a @param {string} b
  */
-export function compareIds(a: string, b: string): 1 | -1 | 0;
+export function compareIds(a: string, b: string): 1 | 0 | -1;
 /**
  * Full jitter: a random wait up to the capped exponential step (1 s doubling to 30 s), so
  * clients do not all come back in the same second.
@@ -78,6 +78,10 @@ export type Refreshed = {
     type: "refreshed";
     expiresAt: number;
 };
+export type Named = {
+    type: "named";
+    name: string;
+};
 export type ErrorReason = "forbidden" | "not_in_room" | "not_subscribed" | "too_many_rooms" | "token_invalid";
 export type ErrorFrame = {
     type: "error";
@@ -86,4 +90,4 @@ export type ErrorFrame = {
 };
 export type ServerFrame = Welcome | Subscribed | Unsubscribed | HistoryFrame | ({
     type: "message";
-} & Message) | Presence | Typing | Refreshed | ErrorFrame;
+} & Message) | Presence | Typing | Refreshed | Named | ErrorFrame;

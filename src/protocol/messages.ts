@@ -46,6 +46,8 @@ export type Outbound =
    */
   /** `user` and `expiresAt` (ms since the epoch, when the token expires unless refreshed) in identity mode. */
   | { type: 'welcome'; id: string; room: string | null; name: string; user?: string; expiresAt?: number; last?: string }
+  /** Answers `name` (anonymous mode): the socket's display name from now on. */
+  | { type: 'named'; name: string }
   /** Answers `refresh`: the socket now lives until the new token's expiry. */
   | { type: 'refreshed'; expiresAt: number }
   /** Answers `subscribe` (or a server-side subscribe): `last` as in `welcome`. */

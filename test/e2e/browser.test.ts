@@ -144,3 +144,30 @@ test('Enter sends, Shift+Enter is a new line, a pasted paragraph keeps its lines
   await page.close();
   listener.close();
 });
+
+test('a name typed before Start is taken on connect, and Rename changes it without leaving the room', async () => {
+  const page = await browser.newPage();
+  const problems = watchConsole(page);
+  await page.goto(server.url);
+  await page.fill('#name', 'Zed');
+  await start(page);
+  await page.waitForFunction(() => document.querySelector('#whoami')?.textContent === 'You are Zed', undefined, WAIT);
+  await follow(page, 'names');
+  const w = await TestClient.connect(server.wsUrl);
+  await w.nextOf('welcome');
+  w.send({ type: 'subscribe', room: 'names' });
+  await w.nextOf('subscribed');
+  await page.fill('#text', 'first');
+  await page.click('#say button');
+  assert.equal((await w.nextOf('message', 3000, (m) => m.text === 'first')).from, 'Zed');
+  await page.fill('#name', 'Zed Two');
+  await page.click('#name-form button');
+  await page.waitForFunction(() => document.querySelector('#whoami')?.textContent === 'You are Zed Two', undefined, WAIT);
+  await page.fill('#text', 'second');
+  await page.click('#say button');
+  assert.equal((await w.nextOf('message', 3000, (m) => m.text === 'second')).from, 'Zed Two');
+  assert.equal(await page.textContent('#room-label'), 'names', 'still in the room');
+  assert.deepEqual(problems, []);
+  w.close();
+  await page.close();
+});

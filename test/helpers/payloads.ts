@@ -13,6 +13,7 @@ export const VALID_PAYLOADS: readonly string[] = [
   '{"type":"unsubscribe","room":"fuzz-a"}',
   '{"type":"say","text":"once","key":"k-1"}',
   '{"type":"refresh","token":"eyJhbGciOiJIUzI1NiJ9.e30.c2ln"}',
+  '{"type":"name","name":"fuzzy"}',
 ];
 
 /** The inbound type of a payload (`pong` for the heartbeat's answer). */

@@ -219,3 +219,20 @@ test('after the server restarts with an empty in-process broker (ids counted ane
   await proxy.close();
   await second.stop();
 });
+
+test('a name in anonymous mode is taken on connect and again after every reconnect; rename changes it', async () => {
+  const s = await server();
+  const proxy = await withProxy(s);
+  const c = open(proxy.url, { name: 'Ann' });
+  inbox(c, 'names');
+  await eventually(() => c.rooms.get('names')?.live === true, 3000, 'live');
+  assert.equal((await within(c.say('names', 'one'), 3000, 'one')).from, 'Ann');
+  proxy.drop();
+  await eventually(() => c.state === 'reconnecting', 3000, 'reconnecting');
+  await eventually(() => c.state === 'open' && c.rooms.get('names')?.live === true, 5000, 'back');
+  assert.equal((await within(c.say('names', 'two'), 3000, 'two')).from, 'Ann');
+  c.rename('Annie');
+  await eventually(() => c.welcome?.name === 'Annie', 3000, 'named');
+  assert.equal((await within(c.say('names', 'three'), 3000, 'three')).from, 'Annie');
+  await proxy.close();
+});

@@ -89,3 +89,13 @@ test('refresh in anonymous mode is forbidden; a token that is not a string is a 
   c.send({ type: 'refresh', token: 42 });
   assert.deepEqual(await c.closed, { code: 1008, reason: 'Invalid field: token' });
 });
+
+test('with a token, name is forbidden: the token\'s name is the user\'s', async () => {
+  const s = await identityServer();
+  const { c } = await connect(s, { sub: 'named-by-token' }, 60);
+  c.send({ type: 'name', name: 'Impostor' });
+  assert.deepEqual(await c.nextOf('error'), { type: 'error', reason: 'forbidden' });
+  c.send({ type: 'say', text: 'who am I' });
+  assert.equal((await c.nextOf('message')).from, 'Alice');
+  c.close();
+});

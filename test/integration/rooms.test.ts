@@ -188,3 +188,13 @@ test('latest-value rooms keep their newest message, and every subscribe gets it 
   reader.close();
   writer.close();
 });
+
+test('name renames an anonymous socket without leaving its rooms; a bad name is a bad frame', async () => {
+  const s = await server();
+  const c = await follower(s, ['kept']);
+  c.send({ type: 'name', name: 'Ann' });
+  assert.deepEqual(await c.nextOf('named'), { type: 'named', name: 'Ann' });
+  assert.equal((await say(c, 'kept', 'still in kept')).from, 'Ann');
+  c.send({ type: 'name', name: '\u200b' });
+  assert.deepEqual(await c.closed, { code: 1008, reason: 'Invalid field: name' });
+});

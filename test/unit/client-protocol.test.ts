@@ -25,6 +25,7 @@ const clientReadsServer = {
   presence: (f: ServerFrameOf<'presence'>): ClientFrame<'presence'> => f,
   typing: (f: ServerFrameOf<'typing'>): ClientFrame<'typing'> => f,
   refreshed: (f: ServerFrameOf<'refreshed'>): ClientFrame<'refreshed'> => f,
+  named: (f: ServerFrameOf<'named'>): ClientFrame<'named'> => f,
   error: (f: ServerFrameOf<'error'>): ClientFrame<'error'> => f,
 };
 const serverSendsClient = {
@@ -36,6 +37,7 @@ const serverSendsClient = {
   presence: (f: ClientFrame<'presence'>): ServerFrameOf<'presence'> => f,
   typing: (f: ClientFrame<'typing'>): ServerFrameOf<'typing'> => f,
   refreshed: (f: ClientFrame<'refreshed'>): ServerFrameOf<'refreshed'> => f,
+  named: (f: ClientFrame<'named'>): ServerFrameOf<'named'> => f,
   error: (f: ClientFrame<'error'>): ServerFrameOf<'error'> => f,
 };
 const reasons = (r: ErrorReason): ClientFrame<'error'>['reason'] => r;

@@ -57,7 +57,7 @@ function documentedInbound(): string[] {
 }
 
 test('the registered inbound types are the ones the template speaks', () => {
-  assert.deepEqual([...registered()].sort(), ['join', 'refresh', 'say', 'subscribe', 'typing', 'unsubscribe']);
+  assert.deepEqual([...registered()].sort(), ['join', 'name', 'refresh', 'say', 'subscribe', 'typing', 'unsubscribe']);
 });
 
 test('every registered inbound type has a client → server row in README\'s protocol table, and every row a registered type', () => {
