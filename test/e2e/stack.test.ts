@@ -76,7 +76,10 @@ describe('container image (Dockerfile)', () => {
     assert.equal(labels['org.opencontainers.image.version'], packageVersion, 'label version follows package.json');
     assert.match(labels['org.opencontainers.image.source'] ?? '', /^https:\/\//);
     const listing = await docker(tools, ['run', '--rm', '--entrypoint', 'ls', tag, '-A', '/app']);
-    assert.deepEqual(listing.stdout.trim().split('\n').sort(), ['node_modules', 'package-lock.json', 'package.json', 'public', 'src']);
+    assert.deepEqual(listing.stdout.trim().split('\n').sort(), ['client', 'node_modules', 'package-lock.json', 'package.json', 'public', 'src']);
+    // The client library's modules only: its generated types and package files stay out.
+    const client = await docker(tools, ['run', '--rm', '--entrypoint', 'ls', tag, '-A', '/app/client']);
+    assert.ok(client.stdout.trim().split('\n').every((f) => f.endsWith('.js')), client.stdout);
     // Dev-only packages, as the lockfile marks them: a devDependency that a runtime package also
     // needs (yaml, @types/node under the telemetry distro) belongs in the image.
     const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
