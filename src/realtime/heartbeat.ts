@@ -39,6 +39,9 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   // Enough sweeps to look back past the timeout; anything older has timed out anyway.
   const ringSize = Math.ceil(timeoutMs / intervalMs) + 2;
   const sentAt = new Float64Array(ringSize);
+  // Round trips on the monotonic, sub-millisecond clock: on loopback a pong comes back in well
+  // under a millisecond, which Date.now() records as 0 (and a wall-clock step could make negative).
+  const sentAtMono = new Float64Array(ringSize);
   let sweep = 0; // sweeps done so far; sweep numbers start at 1
   let timer: NodeJS.Timeout | undefined;
   // The ping frame, header included, encoded once for every socket and every sweep.
@@ -61,6 +64,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
     sweepTime = now;
     sweep++;
     sentAt[sweep % ringSize] = now;
+    sentAtMono[sweep % ringSize] = performance.now();
     sender.flush();
     pending = options.sockets()[Symbol.iterator]();
     continueSweep(SWEEP_CHUNK);
@@ -105,8 +109,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       const answered = session.firstSweep + session.pongs;
       if (answered > sweep) return; // nothing outstanding: an extra pong is harmless
       session.pongs++;
-      const rtt = clock.now() - timeOf(answered);
-      if (Number.isFinite(rtt)) metrics.pingRtt(rtt);
+      if (Number.isFinite(timeOf(answered))) metrics.pingRtt(performance.now() - (sentAtMono[answered % ringSize] ?? 0));
       if (pingCount > 0 && session.pongs >= pingCount) sender.close(socket, CloseCode.normal, CloseReason.done);
     },
     start() {
