@@ -121,6 +121,7 @@ export function createApp(config: Config, deps: AppDeps): App {
               metrics,
               rateLimitPerSec: config.identity.apiRateLimitPerSec,
               identityMode: auth !== undefined,
+              refusalLogPerSec: config.refusalLogPerSec,
               clientAddress: (req) => clientAddress(req, config.trustProxy),
             }),
           }

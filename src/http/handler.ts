@@ -6,7 +6,7 @@ import sirv from 'sirv';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { pathOf, redactQuery, WS_PATH } from '../protocol/path.ts';
-import { hostAllowed, requestHost } from '../request/hosts.ts';
+import { hostAllowed, hostRepeated, requestHost } from '../request/hosts.ts';
 import { CLIENT_PREFIX, loadClientFiles, type StaticFile } from './client-files.ts';
 import { CLIENT_PROTOCOL_PATH, clientProtocolModule } from './client-protocol.ts';
 import type { HttpRefusals } from './refusals.ts';
@@ -95,6 +95,10 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: IncomingMe
     const path = pathOf(req.url);
     // Probes and metrics answer whatever the Host: health checkers (Docker's, App Service's) and
     // Prometheus address the instance by IP. They carry nothing a rebinding page could abuse.
+    if (hostRepeated(req)) {
+      refusals.record(req, 400, 'bad_request');
+      return send(res, 400, 'Bad Request: more than one Host header', undefined, { Connection: 'close' });
+    }
     if (!OPERATOR_PATHS.has(path) && !hostAllowed(requestHost(req, options.trustProxy), options.allowedHosts)) {
       refusals.record(req, 421, 'host');
       return send(res, 421, 'Misdirected Request: unknown host', undefined, { Connection: 'close' });

@@ -18,7 +18,7 @@ export type RejectReason =
   | 'origin'
   | 'capacity'
   | 'shutting_down'
-  /** Host (or X-Forwarded-Host behind a trusted proxy) not in ALLOWED_HOSTS. */
+  /** Host (or X-Forwarded-Host behind a trusted proxy) not in ALLOWED_HOSTS, or sent twice. */
   | 'host'
   /** Not GET. */
   | 'method'

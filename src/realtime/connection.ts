@@ -7,6 +7,7 @@ import { WebSocket, type RawData } from 'ws';
 import { mayJoin, type Identity } from '../auth/identity.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Warn } from '../log/rate-limited.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason, type CloseReasonText } from '../protocol/close.ts';
 import { DEFAULT_ROOM, encode, type ErrorReason } from '../protocol/messages.ts';
@@ -42,9 +43,13 @@ export function refuseSocket(logger: Logger, sender: Sender, socket: ClientSocke
   sender.close(socket, code, reason);
 }
 
-/** A refusal that keeps the socket open: one warning and an `error` frame. */
-export function denySocket(logger: Logger, sender: Sender, socket: ClientSocket, reason: ErrorReason, room?: string): void {
-  logger.warn({ connId: socket.session.id, sub: socket.session.identity?.sub, reason, room }, 'request refused');
+/**
+ * A refusal that keeps the socket open: an `error` frame, counted, and a warning through the
+ * rate-limited refusal log (REFUSAL_LOG_PER_SEC): a socket that stays open can repeat it at its
+ * rate limit, and thousands of sockets at once.
+ */
+export function denySocket(warn: Warn, sender: Sender, socket: ClientSocket, reason: ErrorReason, room?: string): void {
+  warn({ connId: socket.session.id, sub: socket.session.identity?.sub, reason, room }, 'request refused');
   sender.sendNow(socket, encode({ type: 'error', reason, ...(room === undefined ? {} : { room }) }), 'error');
 }
 

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { OriginPolicy } from '../config/config.ts';
 import { pathOf, WS_PATH } from '../protocol/path.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
-import { firstHeader, hostAllowed, requestHost } from '../request/hosts.ts';
+import { firstHeader, hostAllowed, hostRepeated, requestHost } from '../request/hosts.ts';
 
 export interface UpgradePolicy {
   allowedOrigins: OriginPolicy;
@@ -57,6 +57,7 @@ function refusal(status: number, reason: RejectReason, message: string, headers?
 }
 
 export function judgeUpgrade(req: IncomingMessage, policy: UpgradePolicy, open: number, draining: boolean): Verdict {
+  if (hostRepeated(req)) return refusal(400, 'host', 'Bad Request: more than one Host header');
   if (!hostAllowed(requestHost(req, policy.trustProxy), policy.allowedHosts)) return refusal(421, 'host', 'Misdirected Request: unknown host');
   if (pathOf(req.url) !== WS_PATH) return refusal(404, 'not_found', 'Not Found');
   if (req.method !== 'GET') return refusal(405, 'method', 'Method Not Allowed', { Allow: 'GET' });

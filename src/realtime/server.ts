@@ -16,6 +16,7 @@ import { CloseCode, CloseReason } from '../protocol/close.ts';
 import { MAX_FRAGMENTS } from '../protocol/limits.ts';
 import { judgeUpgrade } from './gateway.ts';
 import { createHeartbeat } from './heartbeat.ts';
+import { rateLimitedWarn } from '../log/rate-limited.ts';
 import { createConnectionHandlers, denySocket, refuseSocket } from './connection.ts';
 import type { FeatureDeps, FeatureFactory } from './features/feature.ts';
 import { FEATURES } from './features/index.ts';
@@ -101,6 +102,8 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
   });
   const users = createUsers();
   const subscriptions = createSubscriptions({ broker, rooms, sender, logger, isLatest: (room) => inRoomSet(config.latestRooms, room) });
+  // Refusals that keep a socket open (denials, bad token refreshes) share the refusal log's rate.
+  const refusalWarn = rateLimitedWarn(logger, config.refusalLogPerSec);
   const featureDeps: FeatureDeps = {
     broker,
     rooms,
@@ -112,7 +115,8 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     maxRooms: config.maxRoomsPerConnection,
     sayDedupeMs: config.sayDedupeMs,
     verifyToken: deps.verifyToken,
-    deny: (socket, reason, room) => denySocket(logger, sender, socket, reason, room),
+    deny: (socket, reason, room) => denySocket(refusalWarn, sender, socket, reason, room),
+    warn: refusalWarn,
     refuse: (socket, code, reason) => refuseSocket(logger, sender, socket, code, reason),
   };
   const registry = createRegistry((deps.features ?? FEATURES).map((make) => make(featureDeps)));

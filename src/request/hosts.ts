@@ -50,3 +50,13 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
   }
   return req.socket.remoteAddress ?? 'unknown';
 }
+
+/**
+ * More than one Host header: RFC 9112 (3.2) says to answer 400. Node keeps the first, which a
+ * proxy that reads the last would not have checked: the request means two things.
+ */
+export function hostRepeated(req: IncomingMessage): boolean {
+  let seen = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === 'host' && ++seen > 1) return true;
+  return false;
+}

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createMemoryBroker } from '../../src/broker/memory.ts';
 import { systemClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { rateLimitedWarn } from '../../src/log/rate-limited.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { denySocket, refuseSocket } from '../../src/realtime/connection.ts';
 import type { Feature, FeatureDeps } from '../../src/realtime/features/feature.ts';
@@ -26,6 +27,7 @@ function featureDeps(): FeatureDeps {
   const broker = createMemoryBroker();
   const sender = createSender(createMetrics({ processMetrics: false }), createSlowConsumerPolicy(1 << 20, logger));
   const rooms = createRooms(sender, () => {});
+  const warn = rateLimitedWarn(logger, 10);
   const subscriptions = createSubscriptions({ broker, rooms, sender, logger, isLatest: () => false });
   return {
     broker,
@@ -38,7 +40,8 @@ function featureDeps(): FeatureDeps {
     maxRooms: 64,
     sayDedupeMs: 300_000,
     verifyToken: undefined,
-    deny: (socket, reason, room) => denySocket(logger, sender, socket, reason, room),
+    warn,
+    deny: (socket, reason, room) => denySocket(warn, sender, socket, reason, room),
     refuse: (socket, code, reason) => refuseSocket(logger, sender, socket, code, reason),
   };
 }

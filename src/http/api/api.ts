@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Broker } from '../../broker/broker.ts';
 import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../log/logger.ts';
+import { rateLimitedWarn } from '../../log/rate-limited.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import { CONTROL, encodeUserControl } from '../../protocol/control.ts';
 import { parseId } from '../../protocol/ids.ts';
@@ -31,6 +32,8 @@ export interface ApiOptions {
   identityMode: boolean;
   /** The client's address (honours TRUST_PROXY), the rate limit's key. */
   clientAddress(req: IncomingMessage): string;
+  /** REFUSAL_LOG_PER_SEC: refused calls (401, 429, 400...) are warned about at most this often; all are counted. */
+  refusalLogPerSec: number;
 }
 
 type Route = 'publish' | 'presence' | 'history' | 'disconnect' | 'user_message' | 'user_subscribe' | 'user_unsubscribe';
@@ -166,12 +169,15 @@ export function createApi(options: ApiOptions): ApiHandler {
     return { route, outcome: await call(route, req, target) };
   }
 
+  // Keyless or bad calls cost a caller nothing to send: their warnings must not fill the disk.
+  const warnRefused = rateLimitedWarn(logger, options.refusalLogPerSec);
+
   return (req, res, path) => {
     const started = performance.now();
     void answer(req, path).then(({ route, outcome }) => {
       options.metrics.apiRequest(route, outcome.status);
       const line = { method: req.method, route, status: outcome.status, ms: Math.round(performance.now() - started) };
-      if (outcome.status >= 400) logger.warn({ ...line, reason: (outcome.body as { reason?: string }).reason }, 'api request refused');
+      if (outcome.status >= 400) warnRefused({ ...line, reason: (outcome.body as { reason?: string }).reason }, 'api request refused');
       else logger.info(line, 'api request');
       json(res, outcome.status, outcome.body, outcome.headers);
     });

@@ -9,6 +9,7 @@ import type { Broker } from '../../broker/broker.ts';
 import type { Clock } from '../../clock.ts';
 import type { CloseReasonText } from '../../protocol/close.ts';
 import type { Logger } from '../../log/logger.ts';
+import type { Warn } from '../../log/rate-limited.ts';
 import type { ErrorReason } from '../../protocol/messages.ts';
 import type { Parsed, Refusal } from '../../protocol/parse.ts';
 import { personalRoom, PERSONAL_ROOM } from '../../protocol/rooms.ts';
@@ -58,7 +59,9 @@ export interface FeatureDeps {
   sayDedupeMs: number;
   /** Identity mode: checks a token as the upgrade does (for `refresh`); undefined in anonymous mode. */
   verifyToken: VerifyToken | undefined;
-  /** A refusal that keeps the socket open: an `error` frame, one log line. */
+  /** The rate-limited refusal log (REFUSAL_LOG_PER_SEC), for refusals a feature words itself. */
+  warn: Warn;
+  /** A refusal that keeps the socket open: an `error` frame, one rate-limited log line. */
   deny(socket: ClientSocket, reason: ErrorReason, room?: string): void;
   /** A refusal that closes the socket: the close code and reason, one log line. */
   refuse(socket: ClientSocket, code: number, reason: CloseReasonText): void;

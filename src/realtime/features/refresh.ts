@@ -20,7 +20,7 @@ export function parseRefresh(fields: Record<string, unknown>): Parsed<{ token: s
 }
 
 export function createRefresh(deps: FeatureDeps): Feature {
-  const { verifyToken, subscriptions, sender, logger } = deps;
+  const { verifyToken, subscriptions, sender, warn } = deps;
 
   async function refresh(socket: ClientSocket, { token }: { token: string }): Promise<void> {
     const { session } = socket;
@@ -32,7 +32,7 @@ export function createRefresh(deps: FeatureDeps): Feature {
       identity = await verifyToken(token);
     } catch (err) {
       // The reason, never the token: it is a credential.
-      logger.warn({ connId: session.id, sub: before.sub, reason: err instanceof AuthError ? err.reason : 'token_invalid' }, 'token refresh refused');
+      warn({ connId: session.id, sub: before.sub, reason: err instanceof AuthError ? err.reason : 'token_invalid' }, 'token refresh refused');
       sender.sendNow(socket, encode({ type: 'error', reason: 'token_invalid' }), 'error');
       return;
     }

@@ -4,9 +4,10 @@
 // the witness pair in the room hears every message meanwhile.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestClient } from '../../helpers/client.ts';
+import { TestClient } from '../../helpers/client.ts';
 import { attacker, httpStatus, runKind, upgradeRequest, Witness, type Kind, type Outcome } from '../../helpers/hostile.ts';
-import { serverPool, type TestServer } from '../../helpers/server.ts';
+import { fetchMetrics, metricValue, serverPool, type TestServer } from '../../helpers/server.ts';
+import { parseIdentityConfig } from '../../../src/config/identity.ts';
 
 const HEADERS_TIMEOUT_MS = 500;
 const MAX_CONNECTIONS = 5; // the witness holds 2
@@ -112,4 +113,38 @@ test('probes and /metrics answer under any Host (health checkers and Prometheus 
     assert.equal(res.status, 200, path);
   }
   assert.equal((await httpStatus(s, 'GET / HTTP/1.1\r\nHost: 10.1.2.3:8080\r\nConnection: close\r\n\r\n')).status, 421);
+});
+
+test('two Host headers are refused with 400 (RFC 9112), on plain requests and upgrades alike; counted and logged', async () => {
+  const s = await server();
+  const plain = await httpStatus(s, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+  assert.equal(plain.status, 400);
+  const upgrade = await httpStatus(s, upgradeRequest('/ws', { Host: '127.0.0.1' }).replace('\r\n\r\n', '\r\nHost: evil.example\r\n\r\n'));
+  assert.equal(upgrade.status, 400);
+  const text = await fetchMetrics(s);
+  assert.equal(metricValue(text, 'ws_http_refused_total', { reason: 'bad_request' }), 1);
+  assert.equal(metricValue(text, 'ws_upgrades_rejected_total', { reason: 'host' }), 1);
+  assert.ok(s.logs.some((l) => l.msg === 'upgrade refused' && l.reason === 'host'));
+});
+
+test('refusals that keep a socket open are rate-limited too: a flood of forbidden subscribes is counted whole, logged at REFUSAL_LOG_PER_SEC', async () => {
+  const s = await server({ refusalLogPerSec: 3, rateLimitPerSec: 1000 });
+  const c = await TestClient.connect(s.wsUrl);
+  await c.nextOf('welcome');
+  for (let i = 0; i < 50; i++) c.send({ type: 'subscribe', room: '@me' });
+  for (let i = 0; i < 50; i++) await c.nextOf('error');
+  const warned = s.logs.filter((l) => l.msg === 'request refused');
+  assert.ok(warned.length >= 3 && warned.length <= 6, `${warned.length} warnings for 50 denials`);
+  assert.equal(metricValue(await fetchMetrics(s), 'ws_messages_out_total', { type: 'error' }), 50);
+  c.close();
+});
+
+test('the server API\'s refusals are rate-limited: 100 keyless calls are counted whole, logged at REFUSAL_LOG_PER_SEC', async () => {
+  const s = await server({ refusalLogPerSec: 3, identity: parseIdentityConfig({ API_KEY: 'k'.repeat(40) }) });
+  const answers = await Promise.all(Array.from({ length: 100 }, () => fetch(`${s.url}/api/rooms/lobby/presence`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status)));
+  assert.ok(answers.every((a) => a === 401 || a === 429), String(new Set(answers)));
+  const warned = s.logs.filter((l) => l.msg === 'api request refused');
+  assert.ok(warned.length >= 3 && warned.length <= 6, `${warned.length} warnings for 100 refused calls`);
+  const text = await fetchMetrics(s);
+  assert.equal(metricValue(text, 'ws_api_requests_total', { status: '401' }) + metricValue(text, 'ws_api_requests_total', { status: '429' }), 100);
 });
