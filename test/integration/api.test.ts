@@ -101,6 +101,16 @@ test('rate-limited like the sockets: a burst past twice the rate gets 429 with R
   assert.equal(limited.headers.get('retry-after'), '1');
 });
 
+test('the key is checked before the rate limit: keyless callers at the backend\'s address spend a budget of their own', async () => {
+  const s = await apiServer({ API_RATE_LIMIT_PER_SEC: '5' });
+  const keyless: number[] = [];
+  for (let i = 0; i < 30; i++) keyless.push((await call(s, 'GET', '/api/rooms/lobby/presence', undefined, null)).status);
+  assert.deepEqual([keyless.slice(0, 10), keyless.slice(10)], [Array(10).fill(401), Array(20).fill(429)], 'bad keys: twice the rate, then 429');
+  const backend: number[] = [];
+  for (let i = 0; i < 10; i++) backend.push((await checked(s, 'GET', '/api/rooms/lobby/presence')).status);
+  assert.deepEqual(backend, Array(10).fill(200), 'the backend keeps its whole budget');
+});
+
 test('the OpenAPI document is 3.1 and documents every route the server has', () => {
   assert.equal(OPENAPI.openapi, '3.1.0');
   assert.deepEqual(Object.keys(OPENAPI.paths as object).sort(), [

@@ -38,6 +38,7 @@ export interface ApiOptions {
 
 type Route = 'publish' | 'presence' | 'history' | 'disconnect' | 'user_message' | 'user_subscribe' | 'user_unsubscribe';
 type Outcome = { status: number; body: unknown; headers?: Record<string, string> };
+const RATE_LIMITED: Outcome = { status: 429, body: { error: 'rate_limited', reason: 'too many requests' }, headers: { 'Retry-After': '1' } };
 /** What a path names: a room, or a user (and a room of theirs). */
 type Target = { room: string; sub: string };
 
@@ -72,6 +73,10 @@ export function createApi(options: ApiOptions): ApiHandler {
   const { broker, logger, clock } = options;
   const keyMatches = createKeyCheck(options.apiKey);
   const allow = createRateLimiter(options.rateLimitPerSec, () => clock.now());
+  // Calls with a wrong or missing key have a budget of their own, at the same rate: guessing is
+  // slowed, and keyless clients sharing the backend's address (NAT, a proxy without TRUST_PROXY)
+  // cannot spend the backend's budget.
+  const allowBadKey = createRateLimiter(options.rateLimitPerSec, () => clock.now());
 
   function unavailable(err: unknown, route: Route): Outcome {
     logger.warn({ err, route }, 'api call failed in the broker');
@@ -157,8 +162,12 @@ export function createApi(options: ApiOptions): ApiHandler {
     if (!first) return { route: 'unknown', outcome: { status: 404, body: { error: 'not_found', reason: 'no such API route' } } };
     const found = matching.find((r) => r.method === req.method) ?? first;
     const { route } = found;
-    if (!allow(options.clientAddress(req))) return { route, outcome: { status: 429, body: { error: 'rate_limited', reason: 'too many requests' }, headers: { 'Retry-After': '1' } } };
-    if (!keyMatches(req)) return { route, outcome: { status: 401, body: { error: 'unauthorized', reason: 'Authorization: Bearer <API_KEY> missing or wrong' }, headers: { 'WWW-Authenticate': 'Bearer' } } };
+    const address = options.clientAddress(req);
+    if (!keyMatches(req)) {
+      if (!allowBadKey(address)) return { route, outcome: RATE_LIMITED };
+      return { route, outcome: { status: 401, body: { error: 'unauthorized', reason: 'Authorization: Bearer <API_KEY> missing or wrong' }, headers: { 'WWW-Authenticate': 'Bearer' } } };
+    }
+    if (!allow(address)) return { route, outcome: RATE_LIMITED };
     if (req.method !== found.method) {
       const allowed = matching.map((r) => r.method).join(', ');
       return { route, outcome: { status: 405, body: { error: 'method_not_allowed', reason: `this path takes ${allowed}` }, headers: { Allow: allowed } } };

@@ -2,8 +2,9 @@ import { fullBucket, takeToken, type TokenBucket } from '../../protocol/token-bu
 
 /**
  * A token bucket per client address for the server API: `ratePerSec` a second, bursts of twice
- * that (the sockets' rule, protocol/token-bucket.ts). Failed key checks take tokens too, so the
- * key cannot be guessed at speed. At most `maxClients` buckets are kept (the least recently used
+ * that (the sockets' rule, protocol/token-bucket.ts). The API keeps two: one for calls with the
+ * key, one for calls without it, so the key cannot be guessed at speed and keyless callers
+ * cannot spend the backend's budget. At most `maxClients` buckets are kept (the least recently used
  * are dropped): memory is bounded whoever calls.
  */
 export function createRateLimiter(ratePerSec: number, now: () => number, maxClients = 10_000): (client: string) => boolean {
