@@ -84,6 +84,9 @@ export function createApp(config: Config, deps: AppDeps): App {
   const { auth } = config.identity;
   if (auth) logger.info({ hs256: auth.secret !== undefined, jwks: auth.jwksUrl?.href, issuer: auth.issuer, audience: auth.audience }, 'authentication on: every upgrade needs a token');
   else logger.warn('authentication is off: anyone can connect, join any room and take any name (set AUTH_JWT_SECRET or AUTH_JWKS_URL)');
+  // Behind a trusted proxy the client address comes from X-Forwarded-For; reached directly, any
+  // client writes that header and picks its own address (and its own rate-limit budget).
+  if (config.trustProxy) logger.warn('TRUST_PROXY is on: client addresses come from X-Forwarded-For, which any client can set; the service must be reachable only through your proxy (docs/security.md)');
   const realtime = createRealtime(config, { logger, metrics, clock, broker, ...(deps.features ? { features: deps.features } : {}), ...(auth ? { verifyToken: createTokenVerifier(auth) } : {}) });
 
   const notReadyReason = (): string | undefined => (stopping ? 'shutting down' : broker.unavailableReason());

@@ -31,6 +31,13 @@ test('anonymous mode: one warning at start that authentication is off, and socke
   c.close();
 });
 
+test('TRUST_PROXY on: one warning at start that the service must be reachable only through the proxy; off: none', async () => {
+  const behind = await server({ trustProxy: true });
+  assert.equal(behind.logs.filter((l) => l.level === 'warn' && /TRUST_PROXY is on/.test(l.msg)).length, 1);
+  const direct = await server();
+  assert.equal(direct.logs.filter((l) => /TRUST_PROXY/.test(l.msg)).length, 0);
+});
+
 test('a good token opens the socket from the header or the access_token parameter; the name is the token\'s', async () => {
   const s = await authServer();
   const token = await hs256({ sub: 'u-alice', name: 'Alice' });
