@@ -4,7 +4,8 @@
 // room m % rooms from connection m % stride, a follower of that room, which keeps each sender at
 // rate / stride messages/s (10/s at 100/s), under the service's default rate limit (20/s).
 import type { Command, SubscribeResult, WindowResult } from '../lib/types.ts';
-import { clock, makeText, sayTo, send, sleep, state, type Conn } from './state.ts';
+import { clock, makeText, sayTo, sleep, state, type Conn } from './state.ts';
+import { publishOpenLoop } from './open-loop.ts';
 import { histogram, summary } from './windows.ts';
 
 export const roomName = (r: number): string => `room-${r}`;
@@ -162,32 +163,12 @@ export async function roomsWindow(c: Extract<Command, { cmd: 'rooms' }>): Promis
     }
   };
   const k0 = state.closed;
-  let published = 0;
-  let inWindowPublished = 0;
-  let marked = false;
   const total = Math.ceil((c.warmMs + c.windowMs) / interval);
-  while (published < total) {
-    const now = clock();
-    if (!marked && now >= winStart) {
-      marked = true;
-      send({ reply: 'mark', mark: 'start' });
-    }
-    while (published < total && t0 + published * interval <= now) {
-      // The receivers read the time back from the text: the same rounded number on both sides.
-      const at = Number((t0 + published * interval).toFixed(3));
-      const room = roomName(published % c.rooms);
-      sayTo(senders[published % stride]!, room, makeText(at, c.bytes));
-      if (at >= winStart && at < winEnd) {
-        inWindowPublished++;
-        expected += owed.get(room) ?? 0;
-      }
-      published++;
-    }
-    if (published < total) await sleep(Math.min(t0 + published * interval, marked ? Infinity : winStart) - clock());
-  }
-  await sleep(winEnd - clock());
-  if (!marked) send({ reply: 'mark', mark: 'start' });
-  send({ reply: 'mark', mark: 'end' });
+  const inWindowPublished = await publishOpenLoop({ t0, interval, total, winStart, winEnd }, (i, at) => {
+    const room = roomName(i % c.rooms);
+    sayTo(senders[i % stride]!, room, makeText(at, c.bytes));
+    if (at >= winStart && at < winEnd) expected += owed.get(room) ?? 0;
+  });
   // A server that fell behind is given up to drainMs to deliver the window's messages (the
   // latency of a late one counts); one that kept up ends the drain as its last delivery arrives.
   publishing = false;

@@ -2,6 +2,7 @@
 // delivery latency from the publisher's clock to the receiver's, one machine).
 import { build, type Histogram } from 'hdr-histogram-js';
 import type { Command, WindowResult } from '../lib/types.ts';
+import { publishOpenLoop } from './open-loop.ts';
 import { clock, makeText, say, send, sleep, state } from './state.ts';
 
 export function histogram(): Histogram {
@@ -85,29 +86,8 @@ export async function broadcast(c: Extract<Command, { cmd: 'broadcast' }>): Prom
   };
   const k0 = state.closed;
   const members = conns.length;
-  let published = 0;
-  let inWindowPublished = 0;
-  let marked = false;
-  // Open loop: message i is due at t0 + i * interval whatever happened before; a late timer sends every overdue one.
   const total = Math.ceil((c.warmMs + c.windowMs) / interval);
-  while (published < total) {
-    const now = clock();
-    if (!marked && now >= winStart) {
-      marked = true;
-      send({ reply: 'mark', mark: 'start' });
-    }
-    while (published < total && t0 + published * interval <= now) {
-      // The receiver reads the time back from the text: compare the same rounded number on both sides.
-      const at = Number((t0 + published * interval).toFixed(3));
-      say(publishers[published % publishers.length]!, makeText(at, c.bytes));
-      if (at >= winStart && at < winEnd) inWindowPublished++;
-      published++;
-    }
-    if (published < total) await sleep(Math.min(t0 + published * interval, marked ? Infinity : winStart) - clock());
-  }
-  await sleep(winEnd - clock());
-  if (!marked) send({ reply: 'mark', mark: 'start' });
-  send({ reply: 'mark', mark: 'end' });
+  const inWindowPublished = await publishOpenLoop({ t0, interval, total, winStart, winEnd }, (i, at) => say(publishers[i % publishers.length]!, makeText(at, c.bytes)));
   await sleep(c.drainMs);
   state.onChat = () => {};
   return {
