@@ -5,35 +5,23 @@
 // its history there, as a production restart does, so the replay is a real one, not a truncation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrowserContext } from 'playwright-core';
 import { follow, launchChromium, lines, shows, start, stateIs, watchConsole, wire } from '../helpers/browser.ts';
 import { TestClient } from '../helpers/client.ts';
-import { freePort } from '../helpers/ports.ts';
-import { REDIS_SERVER, redisServer, replayJoin, type Redis } from '../helpers/redis.ts';
+import { replayJoin, suiteRedis } from '../helpers/redis.ts';
 import { eventually, serverPool } from '../helpers/server.ts';
 import { hs256, SECRET } from '../helpers/tokens.ts';
 import { parseIdentityConfig } from '../../src/config/identity.ts';
 
 let browser: BrowserContext;
-let redis: Redis;
-let redisDir = '';
+const redis = suiteRedis();
 const server = serverPool({ pingIntervalMs: 200 });
 before(async () => {
-  if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server not found at ${REDIS_SERVER}: install redis-server (Debian: apt-get install redis-server) or set REDIS_SERVER`);
-  redisDir = await mkdtemp(join(tmpdir(), 'socketship-browser-redis-'));
-  redis = redisServer(await freePort(), redisDir);
-  await redis.start();
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
-  await redis?.kill();
-  if (redisDir) await rm(redisDir, { recursive: true, force: true });
 });
 
 test('a server restart: the page reconnects by itself, replays what was said meanwhile and sends what was written offline, each once', async () => {

@@ -6,19 +6,16 @@
 // instance or the say itself did and it was sent again; nothing is stored twice; every client's
 // message handler sees exactly its room's stored messages, once each, in id order.
 // Needs redis-server, as the other Redis suites.
-import { after, before, it } from 'node:test';
+import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect as tcp, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, SendError, type Client, type StateChange } from '../../client/socketship.js';
 import type { Message } from '../../client/protocol.js';
 import { within } from '../helpers/bounded.ts';
 import { until } from '../helpers/chat.ts';
-import { freePort, runService, type Service } from '../helpers/process.ts';
-import { REDIS_SERVER, redisServer, type Redis } from '../helpers/redis.ts';
+import { freePort, killServices, runService, type Service } from '../helpers/process.ts';
+import { suiteRedis } from '../helpers/redis.ts';
 
 const ROOMS = 5;
 const CLIENTS = 20;
@@ -47,8 +44,7 @@ interface Peer {
   states: (StateChange & { at: number })[];
 }
 
-let redis: Redis;
-let redisDir = '';
+const redis = suiteRedis();
 let relay: Server | undefined;
 const services: Service[] = [];
 const peers: Peer[] = [];
@@ -124,20 +120,10 @@ function repeated<T>(items: T[], key: (item: T) => string): string[] {
   return [...counts].filter(([, n]) => n > 1).map(([k]) => k);
 }
 
-before(async () => {
-  if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server not found at ${REDIS_SERVER}: install redis-server or set REDIS_SERVER`);
-  redisDir = mkdtempSync(join(tmpdir(), 'socketship-client-faults-'));
-  redis = redisServer(await freePort(), redisDir);
-  await redis.start();
-});
-
 after(async () => {
   for (const p of peers) p.client.close();
   relay?.close();
-  for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-  await Promise.all(services.map((s) => s.exited));
-  await redis?.kill();
-  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+  await killServices(services);
 });
 
 it('20 library clients, 5 rooms, an instance killed and restarted: resolved says stored once, every subscriber gets its room once, in order', { timeout: 90_000 }, async () => {

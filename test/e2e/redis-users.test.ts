@@ -4,22 +4,18 @@
 // survive the restart of the instance they were connected to. A missing redis-server fails it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createClient } from 'redis';
 import { redisKeys } from '../../src/broker/redis/keys.ts';
 import { evalScript, PUBLISH_KEYED } from '../../src/broker/redis/scripts.ts';
 import { IDEMPOTENCY_KEYS_PER_ROOM } from '../../src/protocol/limits.ts';
 import { until } from '../helpers/chat.ts';
 import { TestClient, type Json } from '../helpers/client.ts';
-import { freePort, runService, type Service } from '../helpers/process.ts';
-import { REDIS_SERVER, redisServer, type Redis } from '../helpers/redis.ts';
+import { freePort, killServices, runService, type Service } from '../helpers/process.ts';
+import { suiteRedis } from '../helpers/redis.ts';
 import { hs256, SECRET } from '../helpers/tokens.ts';
 
 const API_KEY = 'k'.repeat(20) + '-api-key-for-redis-0123';
-let redis: Redis;
-let redisDir = '';
+const redis = suiteRedis();
 const services: Service[] = [];
 const clients: TestClient[] = [];
 
@@ -54,19 +50,9 @@ async function api(at: Instance, method: string, path: string, body?: unknown): 
   return { status: res.status, body: (await res.json()) as Json };
 }
 
-before(async () => {
-  if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server not found at ${REDIS_SERVER}: install redis-server (Debian: apt-get install redis-server) or set REDIS_SERVER`);
-  redisDir = mkdtempSync(join(tmpdir(), 'socketship-redis-users-'));
-  redis = redisServer(await freePort(), redisDir);
-  await redis.start();
-});
-
 after(async () => {
   for (const c of clients) c.ws.terminate();
-  for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-  await Promise.all(services.map((s) => s.exited));
-  await redis?.kill();
-  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+  await killServices(services);
 });
 
 describe('users and rooms across two instances sharing one Redis', () => {

@@ -2,22 +2,18 @@
 // redis-server, started here on a free loopback port): fan-out, presence, replay with `since`,
 // an instance killed with SIGKILL under traffic, and Redis itself stopped under traffic.
 // Needs redis-server (apt-get install redis-server); a missing one fails the suite.
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chatLoad, ChatPeer, until } from '../helpers/chat.ts';
 import { TestClient } from '../helpers/client.ts';
-import { assertReplay, REDIS_SERVER, redisServer, replayJoin, type Redis } from '../helpers/redis.ts';
-import { freePort, runService, type Service } from '../helpers/process.ts';
+import { assertReplay, replayJoin, suiteRedis } from '../helpers/redis.ts';
+import { freePort, killServices, runService, type Service } from '../helpers/process.ts';
 
 const PRESENCE_TTL_MS = 3000;
 const HISTORY_SIZE = 20;
 
-let redis: Redis;
-let redisDir = '';
+const redis = suiteRedis();
 const services: Service[] = [];
 const peers: ChatPeer[] = [];
 
@@ -53,19 +49,9 @@ async function instance(extra: Record<string, string> = {}): Promise<{ port: num
   return { port, ws: `ws://127.0.0.1:${port}/ws`, service };
 }
 
-before(async () => {
-  if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server not found at ${REDIS_SERVER}: install redis-server (Debian: apt-get install redis-server) or set REDIS_SERVER`);
-  redisDir = mkdtempSync(join(tmpdir(), 'socketship-redis-'));
-  redis = redisServer(await freePort(), redisDir);
-  await redis.start();
-});
-
 after(async () => {
   for (const p of peers) p.kill();
-  for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-  await Promise.all(services.map((s) => s.exited));
-  await redis?.kill();
-  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+  await killServices(services);
 });
 
 function assertComplete(peer: ChatPeer, expected: string[], label: string): void {

@@ -48,3 +48,9 @@ export async function waitHealthy(port: number, timeoutMs = 10_000): Promise<voi
   }
   throw new Error(`service on port ${port} not healthy within ${timeoutMs} ms`);
 }
+
+/** Kills (SIGKILL) every service still running and waits for all of them to exit, bounded. */
+export async function killServices(services: readonly Service[]): Promise<void> {
+  for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+  await Promise.all(services.map((s) => s.exited));
+}

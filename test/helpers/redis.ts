@@ -1,6 +1,11 @@
 // Shared by the suites that run a real redis-server: is it up, and what does a rejoin with `since` replay.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { freePort } from './ports.ts';
 import { connect } from 'node:net';
 import { until, type ChatPeer } from './chat.ts';
 import { TestClient, type Json } from './client.ts';
@@ -50,6 +55,40 @@ export function redisServer(port: number, dir: string): Redis {
       c.kill('SIGKILL');
       await exited;
     },
+  };
+}
+
+/**
+ * A redis-server of the calling suite's own: started before its tests (a missing redis-server
+ * fails the suite, naming what to install), killed and its data folder removed after them.
+ */
+export function suiteRedis(): Redis {
+  let redis: Redis | undefined;
+  let dir = '';
+  before(async () => {
+    if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server not found at ${REDIS_SERVER}: install redis-server (Debian: apt-get install redis-server) or set REDIS_SERVER`);
+    dir = mkdtempSync(join(tmpdir(), 'socketship-redis-'));
+    redis = redisServer(await freePort(), dir);
+    await redis.start();
+  });
+  after(async () => {
+    await redis?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const started = (): Redis => {
+    if (!redis) throw new Error('suiteRedis: used before the suite started');
+    return redis;
+  };
+  // The suite's tests may stop and restart it (an outage under traffic).
+  return {
+    get port() {
+      return started().port;
+    },
+    get url() {
+      return started().url;
+    },
+    start: () => started().start(),
+    kill: () => started().kill(),
   };
 }
 
