@@ -92,16 +92,25 @@ test('a dropped connection: the library reconnects, resubscribes each room with 
   await proxy.close();
 });
 
-test('an acknowledgement lost in a drop: the say resolves from the replay after the reconnect, stored once', async () => {
-  const s = await server();
+/**
+ * A client in `room` whose say `text` reaches the server and is stored while everything the
+ * server sends back is held: its acknowledgement will be lost when the test drops the connection.
+ */
+async function sayWithAckHeld(overrides: Parameters<typeof server>[0], room: string, text: string) {
+  const s = await server(overrides);
   const proxy = await withProxy(s);
   const c = open(proxy.url);
-  inbox(c, 'acks');
-  await eventually(() => c.rooms.get('acks')?.live === true, 3000, 'live');
-  const w = await witness(s, 'acks');
+  const got = inbox(c, room);
+  await eventually(() => c.rooms.get(room)?.live === true, 3000, 'live');
+  const w = await witness(s, room);
   proxy.hold();
-  const sent = c.say('acks', 'did it arrive?');
-  const stored = await w.nextOf('message', 3000, (m) => m.text === 'did it arrive?');
+  const sent = c.say(room, text);
+  const stored = await w.nextOf('message', 3000, (m) => m.text === text);
+  return { proxy, got, w, sent, stored };
+}
+
+test('an acknowledgement lost in a drop: the say resolves from the replay after the reconnect, stored once', async () => {
+  const { proxy, w, sent, stored } = await sayWithAckHeld({}, 'acks', 'did it arrive?');
   proxy.drop();
   assert.equal((await within(sent, 5000, 'the acknowledgement')).id, stored.id);
   await assert.rejects(w.nextOf('message', 500, (m) => m.text === 'did it arrive?'), /timed out/, 'stored and delivered once');
@@ -112,15 +121,7 @@ test('an acknowledgement lost in a drop: the say resolves from the replay after 
 test('an acknowledgement lost and the say the last message of the replay: acknowledged by it, not sent again (regression)', async () => {
   // With a short SAY_DEDUPE_MS the server has forgotten the key by the time the client is back
   // (its backoff is at least 1 s): a resend would store the say twice.
-  const s = await server({ sayDedupeMs: 1000 });
-  const proxy = await withProxy(s);
-  const c = open(proxy.url);
-  inbox(c, 'quiet');
-  await eventually(() => c.rooms.get('quiet')?.live === true, 3000, 'live');
-  const w = await witness(s, 'quiet');
-  proxy.hold();
-  const sent = c.say('quiet', 'said once');
-  const stored = await w.nextOf('message', 3000, (m) => m.text === 'said once');
+  const { proxy, w, sent, stored } = await sayWithAckHeld({ sayDedupeMs: 1000 }, 'quiet', 'said once');
   proxy.drop();
   assert.equal((await within(sent, 5000, 'the acknowledgement')).id, stored.id);
   await assert.rejects(w.nextOf('message', 1000, (m) => m.text === 'said once'), /timed out/, 'not sent and stored again');
@@ -129,15 +130,7 @@ test('an acknowledgement lost and the say the last message of the replay: acknow
 });
 
 test('an acknowledgement lost and the message out of the replay: resent with its key, answered with the first copy, stored once', async () => {
-  const s = await server({ historySize: 1, rateLimitPerSec: 1000 });
-  const proxy = await withProxy(s);
-  const c = open(proxy.url);
-  const got = inbox(c, 'tiny');
-  await eventually(() => c.rooms.get('tiny')?.live === true, 3000, 'live');
-  const w = await witness(s, 'tiny');
-  proxy.hold();
-  const sent = c.say('tiny', 'lost ack');
-  const stored = await w.nextOf('message', 3000, (m) => m.text === 'lost ack');
+  const { proxy, got, w, sent, stored } = await sayWithAckHeld({ historySize: 1, rateLimitPerSec: 1000 }, 'tiny', 'lost ack');
   proxy.refuse(true);
   proxy.drop();
   for (const text of ['push 1', 'push 2']) w.send({ type: 'say', room: 'tiny', text });
