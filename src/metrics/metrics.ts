@@ -4,8 +4,11 @@ import type { HttpRefusal, RejectReason } from '../protocol/refusals.ts';
 
 export type { HttpRefusal, InboundType, OutboundType, RejectReason };
 
-/** `emit`: ephemeral publications; `control`: control events; `event`: an events-stream entry of an unknown kind (counted, ignored). */
-export type BrokerOp = 'publish' | 'history' | 'presence' | 'read' | 'emit' | 'control' | 'event';
+/**
+ * `emit`: ephemeral publications; `control`: control events; `event`: an events-stream entry of an
+ * unknown kind (counted, ignored); `repair`: a room's missed pushes read from its stream.
+ */
+export type BrokerOp = 'publish' | 'history' | 'presence' | 'read' | 'emit' | 'control' | 'event' | 'repair';
 
 /** The broker's share of /metrics: latency, errors and the state of its connection. */
 export interface BrokerMetrics {

@@ -68,7 +68,7 @@ test('the retry path (PUBLISH_ONCE) renews the expiry too, whether it adds the e
   await redis.connect();
   try {
     const key = 'socketship-test:room:retry';
-    const args = ['100', 'pid-1', 'from', 'text', '1', '', String(TTL_MS)];
+    const args = ['100', String(TTL_MS), 'PUBLISH', 'socketship-test:live:retry', 'pid-1', 'from', 'f', 'text', 't', 'ts', '1', 'pid', 'pid-1'];
     const first = await evalScript(redis as unknown as RedisClient, PUBLISH_ONCE, [key], args);
     const ttl = await redis.pTTL(key);
     assert.ok(ttl > 0 && ttl <= TTL_MS, `PTTL ${ttl} after the add`);

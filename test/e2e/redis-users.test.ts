@@ -137,7 +137,7 @@ describe('users and rooms across two instances sharing one Redis', () => {
     const keys = redisKeys();
     const room = 'key-flood';
     const script = [keys.room(room), keys.keyIds(room), keys.keyExpiry(room)];
-    const sends = Array.from({ length: IDEMPOTENCY_KEYS_PER_ROOM + 300 }, (_, i) => evalScript(client, PUBLISH_KEYED, script, ['100', `p${i}`, 'f', 't', '0', '', '60000', `k${i}`, '60000', String(IDEMPOTENCY_KEYS_PER_ROOM)]));
+    const sends = Array.from({ length: IDEMPOTENCY_KEYS_PER_ROOM + 300 }, (_, i) => evalScript(client, PUBLISH_KEYED, script, ['100', '60000', 'PUBLISH', keys.channel(room), `k${i}`, '60000', String(IDEMPOTENCY_KEYS_PER_ROOM), 'from', 'f', 'text', 't', 'ts', '0', 'pid', `p${i}`, 'key', `k${i}`]));
     await Promise.all(sends);
     assert.deepEqual([await client.zCard(keys.keyExpiry(room)), await client.hLen(keys.keyIds(room))], [IDEMPOTENCY_KEYS_PER_ROOM, IDEMPOTENCY_KEYS_PER_ROOM]);
     assert.ok((await client.pTTL(keys.keyIds(room))) > 0, 'the key hash expires');

@@ -1,19 +1,18 @@
 // The broker for several instances: chat messages, history, presence and typing in Redis.
 //
-// Why Streams and not pub/sub. Pub/sub is fire-and-forget: a message published while an
-// instance is reconnecting, restarting or busy is gone for it, there is no id to resume from
-// and no history to replay. A stream per room (XADD ... MAXLEN = HISTORY_SIZE + margin) is at once
-// the bounded history, the source of the per-room increasing id (the entry id), and the delivery
-// log: every instance reads the streams of the rooms it has members in with a blocking XREAD
-// from the last id it delivered (reader.ts), so after a Redis hiccup it resumes exactly where it
-// was, and a client that reconnects elsewhere replays from its own last id with XRANGE. The
-// write that gives the message its id is the one that makes it durable (publish.ts), and the
-// sender's own copy (its acknowledgement) is delivered by the same read path as everyone else's,
-// so it can never arrive before the message is in Redis. Consumer groups are not used: every
-// instance must see every message of its rooms, which plain XREAD gives without per-instance
-// group state to create and clean up. Presence: presence.ts. Ephemeral publications and control
-// events ride the events stream, each entry with a `kind`; a kind this version does not know (a
-// newer instance in a rolling deploy) is logged and counted, never taken for another.
+// A stream per room (XADD ... MAXLEN = HISTORY_SIZE + margin) is at once the bounded history, the
+// source of the per-room increasing id (the entry id) and the record every delivery is checked
+// against: a client that reconnects elsewhere replays from its own last id with XRANGE. The one
+// script call that stores a message (publish.ts) also pushes it, with the id of the entry before
+// it, on the room's channel; every instance subscribed to the rooms it has members in delivers
+// the pushes in order and reads from the stream whatever a gap in the ids says it missed
+// (feed.ts). So live delivery costs one command a message whatever the number of instances, and
+// pub/sub's fire-and-forget (a reconnect, a restart, a slot moving) loses nothing: the stream
+// still has it. The sender's own copy (its acknowledgement) comes by the same path as everyone
+// else's, so it can never arrive before the message is in Redis. Presence: presence.ts.
+// Ephemeral publications and control events ride the events stream (events.ts), each entry with
+// a `kind`; a kind this version does not know (a newer instance in a rolling deploy) is logged and
+// counted, never taken for another.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
 import type { BrokerMetrics } from '../../metrics/metrics.ts';
@@ -22,10 +21,11 @@ import { NO_LISTENER, type Broker, type ChatMessage, type History, type HistoryS
 import { createRedisConnection, errorText } from './connection.ts';
 import { judgeHistory } from './history.ts';
 import { entraIdCredentials } from './entra.ts';
+import { createEventsReader } from './events.ts';
+import { createRoomFeed } from './feed.ts';
 import { DEFAULT_KEY_PREFIX, redisKeys } from './keys.ts';
 import { createPresence } from './presence.ts';
 import { createPublisher } from './publish.ts';
-import { createRoomReader } from './reader.ts';
 import { createRosters } from './roster.ts';
 import { parseEntries, parseHistoryReply, toChatMessage } from './replies.ts';
 import { evalScript, HISTORY } from './scripts.ts';
@@ -88,12 +88,12 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   });
   const rosters = createRosters(conn, keys, instanceId, options.presenceTtlMs, logger, metrics);
   const presence = createPresence({ conn, keys, instanceId, ttlMs: options.presenceTtlMs, logger, metrics, announce: (room, total) => listener.presence(room, total) });
-  const reader = createRoomReader({
+  const feed = createRoomFeed({ conn, keys, logger, metrics, onMessage: (message) => listener.message(message) });
+  const events = createEventsReader({
     conn,
     keys,
     logger,
     metrics,
-    onMessage: (message) => listener.message(message),
     onEvent(entry) {
       const { room, kind, type, data } = entry.fields;
       if (kind === 'presence' && room !== undefined) return presence.othersChanged(room);
@@ -110,17 +110,19 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     instanceId,
     retentionOf,
     ttlMs: options.historyTtlMs ?? 86_400_000,
+    push: options.cluster ? 'SPUBLISH' : 'PUBLISH',
     timeoutMs: options.publishTimeoutMs ?? 10_000,
     logger,
     metrics,
-    follow: (rooms) => Promise.all(rooms.map((room) => reader.follow(room))).then(() => {}),
+    follow: (rooms) => Promise.all(rooms.map((room) => feed.follow(room))).then(() => {}),
   });
 
   let needResync = false;
   /** After (re)connecting: this instance's counts written whole, unknown cursors fetched, the outbox resumed. */
   async function resync(): Promise<void> {
     try {
-      await reader.resync();
+      await events.resync();
+      feed.resync();
       await presence.resync();
       await rosters.rewrite();
     } catch (err) {
@@ -133,20 +135,21 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   async function sweep(): Promise<void> {
     if (closing) return;
     publisher.expire();
-    for (const room of reader.sweep((r) => presence.hasLocal(r))) presence.forget(room);
+    for (const room of feed.sweep((r) => presence.hasLocal(r))) presence.forget(room);
     if (!conn.cmdReady()) return;
     if (needResync) {
       needResync = false;
       return resync();
     }
     await presence.refresh().catch((err: unknown) => logger.debug({ err: errorText(err) }, 'presence refresh failed'));
+    await feed.check().catch((err: unknown) => logger.debug({ err: errorText(err) }, 'room feed check failed'));
   }
   const sweepTimer = setInterval(() => void sweep(), Math.max(250, Math.floor(options.presenceTtlMs / 3)));
   sweepTimer.unref();
-  void reader.run();
+  void events.run();
 
   async function replay(room: string, since: string): Promise<History> {
-    await reader.follow(room);
+    await feed.follow(room);
     const sinceId = parseId(since);
     const end = sinceId ? nextId(sinceId) : '-';
     const size = historySizeOf(room);
@@ -158,7 +161,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     if (verdict.kind === 'reload') entries = parseEntries(await conn.cmd.xRevRange(keys.room(room), '+', '-', { COUNT: size })).reverse();
     else if (verdict.kind === 'replay') truncated = verdict.truncated;
     else truncated = (await conn.cmd.xLen(keys.room(room))) >= retentionOf(room);
-    await reader.delivered(room, entries.at(-1)?.id ?? reply.lastId);
+    await feed.delivered(room, entries.at(-1)?.id ?? reply.lastId);
     const messages: ChatMessage[] = [];
     for (const entry of entries) {
       const chat = toChatMessage(room, entry);
@@ -174,10 +177,10 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     },
     presence(room, localMembers, members) {
       if (localMembers > 0) {
-        if (conn.cmdReady()) void reader.follow(room).catch(() => {});
-        else reader.touch(room);
+        if (conn.isReady()) void feed.follow(room).catch(() => {});
+        else feed.touch(room);
       } else {
-        reader.linger(room);
+        feed.linger(room);
       }
       presence.setLocal(room, localMembers);
       if (members) rosters.set(room, members);
@@ -197,10 +200,10 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     async history(room, since): Promise<History> {
       if (since === undefined) {
         // From now on: the room is read from its current end (or from when Redis is back).
-        if (conn.cmdReady()) await reader.follow(room).catch(() => {});
-        else reader.touch(room);
+        if (conn.isReady()) await feed.follow(room).catch(() => {});
+        else feed.touch(room);
         // Unknown while Redis is away: '0-0' then replays what is kept, which errs on the side of repeats the client drops by id.
-        return { messages: [], truncated: false, last: reader.cursorOf(room) ?? '0-0' };
+        return { messages: [], truncated: false, last: feed.cursorOf(room) ?? '0-0' };
       }
       if (!conn.cmdReady()) throw new Error('redis unavailable');
       return timed(metrics, 'history', replay(room, since));
@@ -216,7 +219,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       if (conn.cmdReady()) {
         await presence.leave().catch((err: unknown) => logger.warn({ err: errorText(err) }, 'could not remove presence on close; it expires by itself'));
       }
-      reader.stop();
+      feed.stop();
+      events.stop();
       await conn.close();
     },
   };

@@ -1,4 +1,4 @@
-// One node-redis connection of the broker (commands, or the blocking reader), to a single Redis or
+// One node-redis connection of the broker (commands, the blocking reader, or the subscriber), to a single Redis or
 // to a Redis Cluster. Everything above this file sees the same two things either way: the
 // commands, routed by key (a cluster client follows MOVED and ASK), and the connection to the node
 // that holds a given key, for what is not routed by key (CLIENT ID, CLIENT UNBLOCK).
@@ -12,7 +12,7 @@ export type NodeClient = ReturnType<typeof createClient>;
 export type CredentialsProvider = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['credentialsProvider']>;
 
 /** The commands the broker sends, which a client and a cluster client both route by their first key. */
-export type RedisClient = Pick<NodeClient, 'xAdd' | 'pExpire' | 'xRevRange' | 'xLen' | 'evalSha' | 'eval' | 'xRead'>;
+export type RedisClient = Pick<NodeClient, 'xAdd' | 'pExpire' | 'xRange' | 'xRevRange' | 'xLen' | 'evalSha' | 'eval' | 'xRead'>;
 
 export interface LinkOptions {
   url: string;
@@ -25,7 +25,16 @@ export interface LinkOptions {
   reconnectDelay(retries: number): number;
   /** A key of the deployment: all of them share one hash slot, so one node holds them all. */
   slotKey: string;
+  /**
+   * RESP3, for the subscriber: on RESP2 a subscribed connection may run nothing but (un)subscribe
+   * and PING, so node-redis skips its AUTH when an Entra ID token is renewed, and Redis would end
+   * the connection once the old token expires.
+   */
+  resp3?: boolean;
 }
+
+/** Called with each message pushed on a subscribed channel. */
+export type ChannelListener = (message: string, channel: string) => void;
 
 /**
  * Events: 'error' (err), 'reconnecting', 'ready' (the node of the broker's keys can be used).
@@ -37,6 +46,13 @@ export interface Link extends EventEmitter {
   /** That node is connected and ready. */
   isReady(): boolean;
   connect(): Promise<void>;
+  /**
+   * SUBSCRIBE, or SSUBSCRIBE on a cluster (to the node of the channel's slot, followed when the
+   * slot moves). Resolves once Redis confirmed it; node-redis subscribes again after a reconnect
+   * before it reports the connection ready.
+   */
+  subscribe(channel: string, listener: ChannelListener): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -49,6 +65,7 @@ function clientOptions(options: LinkOptions, oneConnection: boolean) {
     // decides what waits and for how long.
     disableOfflineQueue: true,
     ...(credentialsProvider ? { credentialsProvider } : {}),
+    ...(options.resp3 ? { RESP: 3 as const } : {}),
     socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => options.reconnectDelay(retries) },
   };
 }
@@ -60,6 +77,8 @@ function singleLink(options: LinkOptions): Link {
     node: () => Promise.resolve(client),
     isReady: () => client.isReady,
     connect: async () => void (await client.connect()),
+    subscribe: (channel: string, listener: ChannelListener) => client.subscribe(channel, listener),
+    unsubscribe: (channel: string) => client.unsubscribe(channel),
     close: () => client.close(),
     destroy: () => client.destroy(),
   });
@@ -131,6 +150,8 @@ function clusterLink(options: LinkOptions): Link {
       open = true;
       await discover();
     },
+    subscribe: (channel: string, listener: ChannelListener) => cluster.sSubscribe(channel, listener),
+    unsubscribe: (channel: string) => cluster.sUnsubscribe(channel),
     async close() {
       open = false;
       clearTimeout(retryTimer);

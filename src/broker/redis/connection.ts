@@ -1,12 +1,13 @@
-// Two connections to Redis: one for commands, one for the blocking XREAD (a blocked connection
-// can run nothing else). Both reconnect forever with capped, jittered exponential backoff. Each is
-// a single client, or a cluster client when REDIS_CLUSTER is set (clients.ts).
+// Three connections to Redis: one for commands, one for the blocking XREAD of the events stream
+// (a blocked connection can run nothing else), one subscribed to the channels of the rooms this
+// instance follows. All reconnect forever with capped, jittered exponential backoff. Each is a
+// single client, or a cluster client when REDIS_CLUSTER is set (clients.ts).
 import { ClientClosedError, ClientOfflineError, ErrorReply } from 'redis';
 import type { Logger } from '../../log/logger.ts';
 import type { BrokerMetrics } from '../../metrics/metrics.ts';
-import { createLink, type CredentialsProvider, type NodeClient, type RedisClient } from './clients.ts';
+import { createLink, type ChannelListener, type CredentialsProvider, type RedisClient } from './clients.ts';
 
-export type { CredentialsProvider, NodeClient, RedisClient } from './clients.ts';
+export type { ChannelListener, CredentialsProvider, NodeClient, RedisClient } from './clients.ts';
 
 export interface RedisConnectionOptions {
   url: string;
@@ -21,7 +22,7 @@ export interface RedisConnectionOptions {
   slotKey: string;
   /** Credentials instead of the URL's password (Microsoft Entra ID): a provider for each client. */
   credentials?: ((client: { oneConnection: boolean }) => CredentialsProvider) | undefined;
-  /** Called each time both connections are ready again (first connect included). */
+  /** Called each time every connection is ready again (first connect included). */
   onReady(): void;
 }
 
@@ -30,15 +31,14 @@ export interface RedisConnection {
   readonly cmd: RedisClient;
   /** The blocking XREAD, and nothing else. */
   readonly reader: RedisClient;
-  /** The command and the reader connection to the node that holds the broker's keys. */
-  nodes(): Promise<{ cmd: NodeClient; reader: NodeClient }>;
-  /** Counts the reader's (re)connections: its CLIENT ID changes with each. */
-  readerEpoch(): number;
+  /** The room channels: SUBSCRIBE (SSUBSCRIBE on a cluster), resolved once Redis confirmed it. */
+  subscribe(channel: string, listener: ChannelListener): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
   cmdReady(): boolean;
   readerReady(): boolean;
-  /** Both connections are ready. */
+  /** Every connection is ready. */
   isReady(): boolean;
-  /** Resolves when both connections are ready, or after `ms`. */
+  /** Resolves when every connection is ready, or after `ms`. */
   untilReady(ms: number): Promise<void>;
   /** Why Redis cannot be used now, or undefined when it can. */
   unavailableReason(): string | undefined;
@@ -68,18 +68,18 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   const linkOptions = { url: options.url, cluster: options.cluster, slotKey: options.slotKey, credentials: options.credentials, reconnectDelay: (retries: number) => reconnectDelay(retries) };
   const cmd = createLink({ ...linkOptions, name: `socketship-${instanceId}` });
   const reader = createLink({ ...linkOptions, name: `socketship-${instanceId}-reader` });
+  const subscriber = createLink({ ...linkOptions, name: `socketship-${instanceId}-subscriber`, resp3: true });
   let closing = false;
   let lastError: string | undefined;
   let everReady = false;
-  let readerEpoch = 0;
   let waiters: (() => void)[] = [];
 
-  const isReady = (): boolean => cmd.isReady() && reader.isReady();
+  const isReady = (): boolean => cmd.isReady() && reader.isReady() && subscriber.isReady();
   function wake(): void {
     for (const done of waiters.splice(0)) done();
   }
 
-  for (const [link, role] of [[cmd, 'commands'], [reader, 'reader']] as const) {
+  for (const [link, role] of [[cmd, 'commands'], [reader, 'reader'], [subscriber, 'subscriber']] as const) {
     link.on('error', (err: unknown) => {
       lastError = errorText(err);
       metrics.brokerConnected(false);
@@ -89,7 +89,6 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       if (role === 'commands') metrics.brokerReconnect();
     });
     link.on('ready', () => {
-      if (role === 'reader') readerEpoch++;
       if (!isReady()) return;
       lastError = undefined;
       metrics.brokerConnected(true);
@@ -102,12 +101,13 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   metrics.brokerConnected(false);
   void cmd.connect().catch((err: unknown) => logger.error({ err: errorText(err) }, 'redis connection given up'));
   void reader.connect().catch((err: unknown) => logger.error({ err: errorText(err) }, 'redis reader connection given up'));
+  void subscriber.connect().catch((err: unknown) => logger.error({ err: errorText(err) }, 'redis subscriber connection given up'));
 
   return {
     cmd: cmd.commands,
     reader: reader.commands,
-    nodes: async () => ({ cmd: await cmd.node(), reader: await reader.node() }),
-    readerEpoch: () => readerEpoch,
+    subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
+    unsubscribe: (channel) => subscriber.unsubscribe(channel),
     cmdReady: () => cmd.isReady(),
     readerReady: () => reader.isReady(),
     isReady,
@@ -132,6 +132,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       closing = true;
       wake();
       reader.destroy();
+      subscriber.destroy();
       try {
         await cmd.close();
       } catch {

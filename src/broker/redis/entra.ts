@@ -3,7 +3,8 @@
 // takes it as the password of a user named after the token's `oid` claim (the object id of the
 // identity, given a data access policy in Azure). @redis/entraid refreshes the token before it
 // expires and re-authenticates every open connection with AUTH (a blocked XREAD gets its AUTH
-// as soon as it returns, within its 2 s block). Loaded only when REDIS_AUTH=entra-id: the default
+// as soon as it returns, within its 10 s block; the subscriber speaks RESP3, which allows AUTH while
+// subscribed). Loaded only when REDIS_AUTH=entra-id: the default
 // path never loads @azure/identity.
 import type { Logger } from '../../log/logger.ts';
 import type { CredentialsProvider } from './clients.ts';

@@ -8,7 +8,7 @@ import type { BrokerMetrics } from '../../metrics/metrics.ts';
 import { errorText, type RedisConnection } from './connection.ts';
 import type { RedisKeys } from './keys.ts';
 import { parseCounts } from './replies.ts';
-import { evalScript, PRESENCE_COUNT, PRESENCE_LEAVE, PRESENCE_SET } from './scripts.ts';
+import { evalScript, PRESENCE_COUNT, PRESENCE_LEAVE, PRESENCE_REFRESH, PRESENCE_SET } from './scripts.ts';
 import { timed } from './timed.ts';
 
 const COUNT_BATCH = 500;
@@ -32,7 +32,7 @@ export interface Presence {
   othersChanged(room: string): void;
   /** Writes this instance's counts whole (after a reconnect). Throws when Redis fails. */
   resync(): Promise<void>;
-  /** Extends this instance's lease and recounts its rooms. */
+  /** Extends this instance's lease and recounts its rooms, in one script call for up to 500 rooms. */
   refresh(): Promise<void>;
   /** Forgets what other instances had in `room` (nobody here follows it any more). */
   forget(room: string): void;
@@ -56,6 +56,8 @@ export function createPresence(options: PresenceOptions): Presence {
   const remote = new Map<string, number>();
   let scheduled = false;
   let flushing = false;
+  /** The sweep asked for the lease to be extended: the next count does it in the same call. */
+  let leaseDue = false;
   let stopped = false;
 
   function announce(room: string, total: number, always: boolean): void {
@@ -78,11 +80,15 @@ export function createPresence(options: PresenceOptions): Presence {
     return evalScript(conn.cmd, PRESENCE_SET, [ownHash, keys.instances, keys.events, ownRoster], [instanceId, ttl, replace ? '1' : '0', ...pairs]);
   }
 
-  async function countRooms(rooms: string[]): Promise<Map<string, number>> {
+  /** With `lease`, the first call extends this instance's lease as well (even for no room at all). */
+  async function countRooms(rooms: string[], lease: boolean): Promise<Map<string, number>> {
     const totals = new Map<string, number>();
-    for (let i = 0; i < rooms.length; i += COUNT_BATCH) {
+    for (let i = 0; i < rooms.length || (lease && i === 0); i += COUNT_BATCH) {
       const part = rooms.slice(i, i + COUNT_BATCH);
-      const counts = parseCounts(await evalScript(conn.cmd, PRESENCE_COUNT, [keys.instances], [keys.instanceHashPrefix, ...part]), part.length);
+      const reply = lease && i === 0
+        ? await evalScript(conn.cmd, PRESENCE_REFRESH, [ownHash, keys.instances, ownRoster], [instanceId, ttl, keys.instanceHashPrefix, ...part])
+        : await evalScript(conn.cmd, PRESENCE_COUNT, [keys.instances], [keys.instanceHashPrefix, ...part]);
+      const counts = parseCounts(reply, part.length);
       if (!counts) throw new Error('unexpected reply to the presence count');
       part.forEach((room, j) => totals.set(room, counts[j] ?? 0));
     }
@@ -96,9 +102,12 @@ export function createPresence(options: PresenceOptions): Presence {
     const theirs = [...recount].filter((room) => !changed.has(room));
     changed.clear();
     recount.clear();
+    // Writing counts extends the lease too.
+    const lease = leaseDue && mine.length === 0;
+    leaseDue = false;
     try {
       if (mine.length > 0) await timed(metrics, 'presence', writeCounts(false, mine.flatMap((room) => [room, String(localCounts.get(room) ?? 0)])));
-      const totals = await timed(metrics, 'presence', countRooms([...mine, ...theirs]));
+      const totals = await timed(metrics, 'presence', countRooms([...mine, ...theirs], lease));
       for (const [room, total] of totals) {
         const local = localCounts.get(room) ?? 0;
         remote.set(room, Math.max(0, total - local));
@@ -136,7 +145,7 @@ export function createPresence(options: PresenceOptions): Presence {
       recountAll();
     },
     async refresh() {
-      await timed(metrics, 'presence', writeCounts(false, []));
+      leaseDue = true;
       recountAll();
     },
     forget(room) {

@@ -9,7 +9,7 @@ import { IDEMPOTENCY_KEYS_PER_ROOM } from '../../protocol/limits.ts';
 import { errorText, surelyNotStored, type RedisConnection } from './connection.ts';
 import type { RedisKeys } from './keys.ts';
 import { parseKeyedPublishReply, parseStreamId, toChatMessage } from './replies.ts';
-import { evalScript, PUBLISH_KEYED, PUBLISH_ONCE } from './scripts.ts';
+import { evalScript, PUBLISH, PUBLISH_KEYED, PUBLISH_ONCE } from './scripts.ts';
 
 const PUBLISH_BATCH = 256;
 
@@ -19,8 +19,10 @@ export interface PublisherOptions {
   instanceId: string;
   /** Entries a room's stream keeps (MAXLEN ~). */
   retentionOf(room: string): number;
-  /** A room's stream expires this long after its last message (PEXPIRE on every publish). */
+  /** A room's stream expires this long after its last message (renewed by every publish). */
   ttlMs: number;
+  /** How the publish script pushes each message to the instances that follow its room: SPUBLISH on a cluster. */
+  push: 'PUBLISH' | 'SPUBLISH';
   /** A message Redis cannot take within this long is refused. */
   timeoutMs: number;
   logger: Logger;
@@ -55,7 +57,7 @@ interface Outgoing {
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
-  const { conn, keys, logger, metrics, retentionOf, timeoutMs, ttlMs, instanceId } = options;
+  const { conn, keys, logger, metrics, retentionOf, timeoutMs, ttlMs, instanceId, push } = options;
   let outbox: Outgoing[] = [];
   let pumping = false;
   let published = 0;
@@ -69,13 +71,19 @@ export function createPublisher(options: PublisherOptions): Publisher {
     for (const o of expired) o.reject(new Error(`redis unavailable for ${timeoutMs} ms: message not stored`));
   }
 
+  /** The entry's fields as the publish scripts take them: field, value pairs. */
+  function fieldsOf(o: Outgoing): string[] {
+    const { from, text, ts, sender } = o.draft;
+    return ['from', from, 'text', text, 'ts', String(ts), 'pid', o.pid, ...(o.once ? ['key', o.once.key] : []), ...(sender ? ['sender', sender] : [])];
+  }
+
   /**
    * With a key, one script checks it and stores; a retry after an unknown outcome finds its own
    * key and is answered as a repeat, so it is idempotent too.
    */
-  async function storeKeyed(o: Outgoing, once: NonNullable<Outgoing['once']>): Promise<PublishResult> {
-    const { room, from, text, ts, sender } = o.draft;
-    const args = [String(retentionOf(room)), o.pid, from, text, String(ts), sender ?? '', String(ttlMs), once.key, String(once.ttlMs), String(IDEMPOTENCY_KEYS_PER_ROOM)];
+  async function storeKeyed(o: Outgoing, once: NonNullable<Outgoing['once']>, head: string[]): Promise<PublishResult> {
+    const { room } = o.draft;
+    const args = [...head, once.key, String(once.ttlMs), String(IDEMPOTENCY_KEYS_PER_ROOM), ...fieldsOf(o)];
     const reply = parseKeyedPublishReply(await evalScript(conn.cmd, PUBLISH_KEYED, [keys.room(room), keys.keyIds(room), keys.keyExpiry(room)], args));
     if (!reply) throw new Error('unexpected reply to the keyed publish script');
     // The first message, as stored; if the stream has trimmed it, its id with this draft.
@@ -83,20 +91,16 @@ export function createPublisher(options: PublisherOptions): Publisher {
     return { message: first ?? { id: reply.id, ...o.draft }, suppressed: !reply.stored };
   }
 
+  /** One script call a message: stored, its room's expiry renewed, pushed to the instances that follow the room. */
   async function store(o: Outgoing): Promise<PublishResult> {
-    if (o.once) return storeKeyed(o, o.once);
-    const { room, from, text, ts, sender } = o.draft;
-    const key = keys.room(room);
-    const retention = retentionOf(room);
-    // Every write renews the room's expiry: a room nobody speaks in for ttlMs is gone from Redis.
-    const [reply] = o.uncertain
-      ? [await evalScript(conn.cmd, PUBLISH_ONCE, [key], [String(retention), o.pid, from, text, String(ts), sender ?? '', String(ttlMs)])]
-      : await Promise.all([
-          conn.cmd.xAdd(key, '*', { from, text, ts: String(ts), pid: o.pid, ...(sender ? { sender } : {}) }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: retention } }),
-          conn.cmd.pExpire(key, ttlMs), // sent after XADD on the same connection, so the key exists
-        ]);
+    const { room } = o.draft;
+    const head = [String(retentionOf(room)), String(ttlMs), push, keys.channel(room)];
+    if (o.once) return storeKeyed(o, o.once, head);
+    const reply = o.uncertain
+      ? await evalScript(conn.cmd, PUBLISH_ONCE, [keys.room(room)], [...head, o.pid, ...fieldsOf(o)])
+      : await evalScript(conn.cmd, PUBLISH, [keys.room(room)], [...head, ...fieldsOf(o)]);
     const id = parseStreamId(reply);
-    if (id === undefined) throw new Error('unexpected reply to XADD');
+    if (id === undefined) throw new Error('unexpected reply to the publish script');
     return { message: { id, ...o.draft }, suppressed: false };
   }
 

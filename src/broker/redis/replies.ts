@@ -103,6 +103,38 @@ export function parseXRead(value: unknown): StreamBatch[] {
   return batches;
 }
 
+/** A room channel's push: the entry the publish script stored, and the id of the entry before it ('0-0': none). */
+export interface Push {
+  prev: string;
+  entry: StreamEntry;
+}
+
+/** The publish scripts' push, `[prev, id, [field, value, ...]]` in JSON; anything else is not one. */
+export function parsePush(message: string): Push | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value) || value.length !== 3) return undefined;
+  const prev = streamId(value[0]);
+  const entry = parseEntry([value[1], value[2]]);
+  return prev !== undefined && entry ? { prev, entry } : undefined;
+}
+
+/** The last-ids script's reply: one id, or '' for a stream that is gone, per key asked. */
+export function parseLastIds(value: unknown, length: number): string[] | undefined {
+  if (!Array.isArray(value) || value.length !== length) return undefined;
+  const ids: string[] = [];
+  for (const item of value) {
+    const id = text(item);
+    if (id === undefined || (id !== '' && !parseId(id))) return undefined;
+    ids.push(id);
+  }
+  return ids;
+}
+
 /** A chat message from a room stream's entry: from, text and ts fields; anything else is not one. */
 export function toChatMessage(room: string, entry: StreamEntry): ChatMessage | undefined {
   const { from, text: body, ts, sender, key } = entry.fields;
