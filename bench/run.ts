@@ -1,8 +1,9 @@
-// The benchmark harness: `npm run bench` (full, < 15 min), `npm run bench -- --quick` (< 3 min).
+// The benchmark harness: `npm run bench` (full: 3 repetitions of every group, the redis group at
+// 2, 4 and 8 instances its longest part), `npm run bench -- --quick` (one short repetition).
 // Starts each server under test as its own process (pinned to core 0), a load generator
 // process (pinned to core 1), runs the scenarios with the servers interleaved, and writes a
 // markdown table (stdout), bench/results/<date>-<sha>.json and an SVG chart beside it.
-// Flags: see bench/lib/args.ts. Scenarios: bench/scenarios/, one file each.
+// Flags: `npm run bench -- --help` (bench/lib/flags.ts). Scenarios: bench/scenarios/, one file each.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
@@ -15,7 +16,8 @@ import { resetDisturbed, retried, rows, skipped, wasDisturbed } from './lib/reco
 import { chart } from './lib/report-chart.ts';
 import { summarise, table } from './lib/report.ts';
 import { scaleChart } from './lib/report-scale-chart.ts';
-import { scaleTable, stormTable, summariseScale, summariseStorm } from './lib/report-scale.ts';
+import { instanceCounts, scaleHeading, scaleTable, summariseScale } from './lib/report-scale.ts';
+import { stormTable, summariseStorm } from './lib/report-storm.ts';
 import { roomsTable, summariseRooms } from './lib/report-rooms.ts';
 import { groupB1k } from './scenarios/b1k.ts';
 import { groupC10k } from './scenarios/c10k.ts';
@@ -30,9 +32,12 @@ const { servers, groups, outDir } = options;
 if (!pin && settings.mode !== 'smoke') console.log('note: not pinning processes to cores (taskset missing, --no-pin or one core): figures are noisier');
 
 interface Group {
-  run: (name: ServerName, rep: number) => Promise<void>;
+  /** `variant`: one of the group's variants, when it has any. */
+  run: (name: ServerName, rep: number, variant: number | undefined) => Promise<void>;
   /** The servers the group compares (default: every server of the run). */
   only?: readonly ServerName[];
+  /** Run once each, every server in turn for each (the scale-out group: its instance counts). */
+  variants?: readonly number[];
 }
 const GROUPS: Record<GroupName, Group> = {
   c10k: { run: groupC10k },
@@ -40,7 +45,7 @@ const GROUPS: Record<GroupName, Group> = {
   echo: { run: groupEcho },
   nginx: { run: groupNginx },
   // Bare ws has no multi-instance mode; the connect storm compares the service with itself (auth off, HS256, RS256).
-  redis: { run: groupRedis, only: ['service', 'sio'] },
+  redis: { run: (name, rep, n) => groupRedis(name, rep, n ?? settings.instances[0]!), only: ['service', 'sio'], variants: settings.instances },
   storm: { run: groupStorm, only: ['service'] },
   // Bare ws has no many-rooms protocol: Socketship against Socket.IO.
   rooms: { run: groupRooms, only: ['service', 'sio'] },
@@ -83,25 +88,28 @@ function version(pkg: string): string {
   }
 }
 
-/** Every group for every server, repetitions interleaved; a disturbed group run goes once more. */
+/** Every group (and variant) for every server, repetitions interleaved; a disturbed group run goes once more. */
 async function runAll(plan: GroupName[]): Promise<void> {
   for (let rep = 1; rep <= settings.reps; rep++) {
     for (const g of plan) {
-      for (const name of servers.filter((n) => GROUPS[g].only?.includes(n) ?? true)) {
-        // A group whose windows saw other work on the machine runs once more (the machine may be shared).
-        for (let attempt = 1; attempt <= 2; attempt++) {
-          const t = Date.now();
-          const before = rows.length;
-          resetDisturbed();
-          try {
-            await GROUPS[g].run(name, rep);
-          } catch (err) {
-            console.log(`  ${g} ${name} rep ${rep} FAILED: ${(err as Error).message}`);
-            skipped.push(`${g} ${name} rep ${rep}: ${(err as Error).message}`);
+      for (const variant of GROUPS[g].variants ?? [undefined]) {
+        const label = variant === undefined ? g : `${g} x${variant}`;
+        for (const name of servers.filter((n) => GROUPS[g].only?.includes(n) ?? true)) {
+          // A group whose windows saw other work on the machine runs once more (the machine may be shared).
+          for (let attempt = 1; attempt <= 2; attempt++) {
+            const t = Date.now();
+            const before = rows.length;
+            resetDisturbed();
+            try {
+              await GROUPS[g].run(name, rep, variant);
+            } catch (err) {
+              console.log(`  ${label} ${name} rep ${rep} FAILED: ${(err as Error).message}`);
+              skipped.push(`${label} ${name} rep ${rep}: ${(err as Error).message}`);
+            }
+            console.log(`  rep ${rep} ${label.padEnd(5)} ${name.padEnd(7)} ${((Date.now() - t) / 1000).toFixed(1)} s${wasDisturbed() ? ' (disturbed by other load)' : ''}`);
+            if (!wasDisturbed() || attempt === 2 || settings.mode === 'smoke') break;
+            retried.push({ group: g, ...(variant === undefined ? {} : { variant }), server: name, rep, rows: rows.splice(before) });
           }
-          console.log(`  rep ${rep} ${g.padEnd(5)} ${name.padEnd(7)} ${((Date.now() - t) / 1000).toFixed(1)} s${wasDisturbed() ? ' (disturbed by other load)' : ''}`);
-          if (!wasDisturbed() || attempt === 2 || settings.mode === 'smoke') break;
-          retried.push({ group: g, server: name, rep, rows: rows.splice(before) });
         }
       }
     }
@@ -120,7 +128,8 @@ async function main(): Promise<void> {
   const sha = git(['rev-parse', '--short', 'HEAD']) || 'nogit';
   const dirty = git(['status', '--porcelain', '--', 'src', 'bench']) !== '';
   const hardLimit = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim());
-  console.log(`bench ${settings.mode}: ${settings.reps} reps x [${plan.join(', ')}] x [${servers.join(', ')}], pinned: ${pin}, fd hard limit ${hardLimit}`);
+  const instances = plan.includes('redis') ? `, redis at ${settings.instances.join(', ')} instances` : '';
+  console.log(`bench ${settings.mode}: ${settings.reps} reps x [${plan.join(', ')}] x [${servers.join(', ')}]${instances}, pinned: ${pin}, fd hard limit ${hardLimit}`);
   await runAll(plan);
   // The limit a server actually ran with (children raise soft to hard).
   const probe = launch(['sleep', '1'], 0, cleanEnv({}), 'ignore');
@@ -143,7 +152,7 @@ async function main(): Promise<void> {
     packages: Object.fromEntries(['ws', 'socket.io', 'socket.io-client', 'hdr-histogram-js', '@socket.io/redis-streams-adapter', 'redis', 'jose'].map((p) => [p, version(p)])),
     redisServer: plan.includes('redis') ? redisVersion() : undefined,
     openFilesLimit: fdLimit ?? { soft: hardLimit, hard: hardLimit },
-    pinned: pin ? { servers: 'core 0 (both instances in the scale-out scenarios)', loadGenerator: 'core 1', redis: 'core 1' } : false,
+    pinned: pin ? { servers: `core 0 (in the scale-out scenarios every instance: ${settings.instances.join(', ')} instances share that one core)`, loadGenerator: 'core 1', redis: 'core 1' } : false,
   };
   const result = { date: new Date().toISOString(), git: { sha, dirty }, mode: settings.mode, durationS, settings, machine, servers, summary, scaleOut, storm, rooms, skipped, runs: rows, disturbedRuns: retried };
   mkdirSync(outDir, { recursive: true });
@@ -155,9 +164,10 @@ async function main(): Promise<void> {
   const mainSvg = summary.length || !others ? `${base}.svg` : undefined;
   if (mainSvg) writeFileSync(mainSvg, chart(summary, servers, subtitle));
   const scaleSvg = scaleOut.length || storm.length ? `${base}-scale.svg` : undefined;
-  if (scaleSvg) writeFileSync(scaleSvg, scaleChart(scaleOut, storm, subtitle));
+  const sharing = scaleOut.length ? (pin ? ', every instance on core 0 (one shared core), Redis and load generator on core 1' : ', not pinned') : '';
+  if (scaleSvg) writeFileSync(scaleSvg, scaleChart(scaleOut, storm, `${subtitle}${sharing}`));
   if (summary.length || !others) console.log(`\n${table(summary, servers)}\n`);
-  if (scaleOut.length) console.log(`${scaleTable(scaleOut)}\n`);
+  if (scaleOut.length) console.log(`${scaleHeading(instanceCounts(rows), settings.redisMembers, pin)}\n\n${scaleTable(scaleOut)}\n`);
   if (storm.length) console.log(`${stormTable(storm)}\n`);
   if (rooms.length) console.log(`${roomsTable(rooms)}\n`);
   if (skipped.length) console.log(`skipped or failed:\n${skipped.map((s) => `- ${s}`).join('\n')}\n`);

@@ -1,167 +1,22 @@
 // The harness's command line: which run (full, quick, smoke), which servers and scenario groups,
-// and every size and window the scenarios use, read once from process.argv.
-//
-// Flags: --quick | --smoke (tiny, unpinned, for the test suite) | --reps N | --servers a,b
-//        --scenarios c10k,b1k,echo,nginx,redis,storm,rooms | --out DIR | --no-pin
-//        --name BASE (results file name without extension; default <date>-<sha>[-<mode>])
-//        --profile DIR (server --cpu-prof) | --service-entry PATH (the service's main.ts from another checkout)
+// and every size and window the scenarios use, read once from process.argv. The flags and their
+// defaults are in bench/lib/flags.ts (`npm run bench -- --help` prints them); the sizes in
+// bench/lib/settings.ts.
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GROUP_NAMES, MAX_INSTANCES, SERVER_NAMES, SMOKE_GROUPS, SMOKE_SERVERS, UsageError, names, tokenize, usage, wantsHelp, wholeNumber, type GroupName, type ServerName } from './flags.ts';
+import { FULL, QUICK, SMOKE, type Settings } from './settings.ts';
 import type { Kind } from './types.ts';
+
+export { FULL, GROUP_NAMES, type GroupName, type ServerName, type Settings };
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export type ServerName = 'service' | 'ws' | 'sio';
 export const SERVERS: Record<ServerName, { entry: string; kind: Kind; label: string }> = {
   service: { entry: join(ROOT, 'src/main.ts'), kind: 'ws', label: 'Socketship' },
   ws: { entry: join(ROOT, 'bench/peers/ws-server.ts'), kind: 'ws', label: 'bare ws' },
   sio: { entry: join(ROOT, 'bench/peers/socketio-server.ts'), kind: 'sio', label: 'Socket.IO' },
-};
-export const GROUP_NAMES = ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm', 'rooms'] as const;
-export type GroupName = (typeof GROUP_NAMES)[number];
-
-export interface Settings {
-  mode: 'full' | 'quick' | 'smoke';
-  reps: number;
-  bigN: number;
-  smallN: number;
-  echoConns: number;
-  inflight: number;
-  bytes: number;
-  settleMs: number;
-  hbWarmMs: number;
-  hbWindowMs: number;
-  b10kRate: number;
-  b1kRate: number;
-  bWarmMs: number;
-  bWindowMs: number;
-  bDrainMs: number;
-  fanPublishers: number;
-  fanRate: number;
-  fanWarmMs: number;
-  fanWindowMs: number;
-  echoWarmMs: number;
-  echoWindowMs: number;
-  connectConcurrency: number;
-  /** Scale-out (two instances and Redis): members split over the instances. */
-  redisMembers: number;
-  /** The scale-out broadcast window (10 messages/s, like broadcast-1k). */
-  redisWindowMs: number;
-  /** Publish rates tried in order for the throughput ceiling; the steps stop at the first miss. */
-  ceilingRates: number[];
-  ceilingWarmMs: number;
-  ceilingWindowMs: number;
-  /** Messages published while the replaying clients are away. */
-  replayMissed: number;
-  /** Connects per variant of the connect storm. */
-  stormN: number;
-  /** Many rooms: sockets, rooms, rooms each socket follows (each room gets roomsN * roomsPerConn / roomsTotal followers). */
-  roomsN: number;
-  roomsTotal: number;
-  roomsPerConn: number;
-  /** Messages a second over all the rooms, round-robin. */
-  roomsRate: number;
-  roomsWindowMs: number;
-  /** The second window measures one receiver in this many, the others not reading meanwhile (bench/client/rooms.ts). */
-  roomsReadEvery: number;
-  /** The longest wait for a window's deliveries after it (a server that keeps up ends it sooner). */
-  roomsDrainMs: number;
-}
-
-export const FULL: Settings = {
-  mode: 'full',
-  reps: 3,
-  bigN: 10_000,
-  smallN: 1_000,
-  echoConns: 100,
-  inflight: 8,
-  bytes: 64,
-  settleMs: 2_000,
-  hbWarmMs: 1_000,
-  hbWindowMs: 6_000,
-  b10kRate: 2,
-  b1kRate: 10,
-  bWarmMs: 1_000,
-  bWindowMs: 12_000,
-  bDrainMs: 2_000,
-  fanPublishers: 20,
-  fanRate: 100,
-  fanWarmMs: 1_500,
-  fanWindowMs: 5_000,
-  echoWarmMs: 1_000,
-  echoWindowMs: 5_000,
-  connectConcurrency: 64,
-  redisMembers: 1_000,
-  redisWindowMs: 6_000,
-  ceilingRates: [25, 50, 100, 150, 200, 300, 400, 600],
-  ceilingWarmMs: 500,
-  ceilingWindowMs: 3_000,
-  replayMissed: 20,
-  stormN: 10_000,
-  roomsN: 10_000,
-  roomsTotal: 100,
-  roomsPerConn: 10,
-  roomsRate: 100,
-  // With the warm-up, short enough for the receivers paused in the sampled window (PAUSE_MAX_MS).
-  roomsWindowMs: 4_000,
-  roomsReadEvery: 10,
-  roomsDrainMs: 10_000,
-};
-// One repetition at full size with short windows: a look in under 3 minutes, not a result to commit.
-const QUICK: Settings = {
-  ...FULL,
-  mode: 'quick',
-  reps: 1,
-  hbWarmMs: 500,
-  hbWindowMs: 3_000,
-  settleMs: 1_500,
-  bWarmMs: 500,
-  bWindowMs: 3_000,
-  bDrainMs: 1_000,
-  fanWarmMs: 1_000,
-  fanWindowMs: 2_500,
-  echoWarmMs: 500,
-  echoWindowMs: 2_000,
-  redisWindowMs: 3_000,
-  ceilingWindowMs: 2_000,
-  stormN: 5_000,
-  roomsN: 2_000,
-  roomsWindowMs: 3_000,
-  roomsDrainMs: 3_000,
-};
-const SMOKE: Settings = {
-  ...FULL,
-  mode: 'smoke',
-  reps: 1,
-  bigN: 6,
-  smallN: 4,
-  echoConns: 2,
-  inflight: 2,
-  settleMs: 100,
-  hbWarmMs: 0,
-  hbWindowMs: 500,
-  bWarmMs: 100,
-  bWindowMs: 300,
-  bDrainMs: 200,
-  fanPublishers: 2,
-  fanRate: 20,
-  fanWarmMs: 100,
-  fanWindowMs: 300,
-  echoWarmMs: 100,
-  echoWindowMs: 300,
-  connectConcurrency: 4,
-  redisMembers: 6,
-  redisWindowMs: 300,
-  ceilingRates: [20, 40],
-  ceilingWarmMs: 100,
-  ceilingWindowMs: 300,
-  replayMissed: 3,
-  stormN: 20,
-  // 10 senders (connections 0-9) and 2 followers a room.
-  roomsN: 20,
-  roomsRate: 20,
-  roomsWindowMs: 300,
-  roomsDrainMs: 500,
 };
 
 export interface Options {
@@ -173,25 +28,64 @@ export interface Options {
   noPin: boolean;
   /** The results' file name without extension, instead of <date>-<sha>[-<mode>]. */
   name: string | undefined;
+  /** Another checkout's main.ts for the service, when given. */
+  serviceEntry: string | undefined;
 }
 
+/** The options of a command line; a UsageError for anything it does not accept. */
 export function parseArgs(argv: readonly string[]): Options {
-  const flag = (name: string): boolean => argv.includes(`--${name}`);
-  const option = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
+  const given = tokenize(argv);
+  if (given.has('quick') && given.has('smoke')) throw new UsageError('--quick and --smoke: choose one');
+  const settings: Settings = { ...(given.has('smoke') ? SMOKE : given.has('quick') ? QUICK : FULL) };
+  const value = (flag: string): string | undefined => given.get(flag);
+  const reps = value('reps');
+  if (reps !== undefined) settings.reps = wholeNumber('reps', reps, 1);
+  const instances = value('instances');
+  if (instances !== undefined) {
+    const counts = [...new Set(instances.split(',').map((n) => wholeNumber('instances', n, 2, MAX_INSTANCES)))].sort((a, b) => a - b);
+    // Every instance needs a member for its deliveries to be measured.
+    const most = counts.at(-1)!;
+    if (most > settings.redisMembers) throw new UsageError(`--instances: ${most} instances for ${settings.redisMembers} members in a ${settings.mode} run (at most ${settings.redisMembers})`);
+    settings.instances = counts;
+  }
+  const serverList = value('servers');
+  const groupList = value('scenarios');
+  const servers = serverList !== undefined ? names('servers', serverList, SERVER_NAMES) : [...(settings.mode === 'smoke' ? SMOKE_SERVERS : SERVER_NAMES)];
+  const groups = groupList !== undefined ? names('scenarios', groupList, GROUP_NAMES) : [...(settings.mode === 'smoke' ? SMOKE_GROUPS : GROUP_NAMES)];
+  const serviceEntry = value('service-entry');
+  if (serviceEntry !== undefined && !existsSync(resolve(serviceEntry))) throw new UsageError(`--service-entry: no such file ${JSON.stringify(serviceEntry)}`);
+  const name = value('name');
+  if (name !== undefined && /[/\\]/.test(name)) throw new UsageError(`--name: a file name without a directory, got ${JSON.stringify(name)} (use --out for the directory)`);
+  return {
+    settings,
+    servers,
+    groups,
+    outDir: resolve(value('out') ?? join(ROOT, 'bench/results')),
+    profileDir: value('profile'),
+    noPin: given.has('no-pin'),
+    name,
+    serviceEntry: serviceEntry === undefined ? undefined : resolve(serviceEntry),
   };
-  const settings: Settings = { ...(flag('smoke') ? SMOKE : flag('quick') ? QUICK : FULL) };
-  if (option('reps')) settings.reps = Math.max(1, Number(option('reps')));
-  const servers = (option('servers')?.split(',') ?? (settings.mode === 'smoke' ? ['service', 'ws'] : ['service', 'ws', 'sio'])) as ServerName[];
-  const groups = (option('scenarios')?.split(',') ?? (settings.mode === 'smoke' ? ['c10k', 'echo', 'storm', 'rooms'] : ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm', 'rooms'])) as GroupName[];
-  for (const s of servers) if (!(s in SERVERS)) throw new Error(`unknown server ${s}`);
-  for (const g of groups) if (!(GROUP_NAMES as readonly string[]).includes(g)) throw new Error(`unknown scenario group ${g} (one of ${GROUP_NAMES.join(', ')})`);
-  // Another checkout's entry point for the service (e.g. a snapshot of a commit, for before/after).
-  const serviceEntry = option('service-entry');
-  if (serviceEntry) SERVERS.service.entry = resolve(serviceEntry);
-  return { settings, servers, groups, outDir: resolve(option('out') ?? join(ROOT, 'bench/results')), profileDir: option('profile'), noPin: flag('no-pin'), name: option('name') };
 }
 
-export const options = parseArgs(process.argv.slice(2));
+/**
+ * The harness's own command line: `--help` prints the usage and exits 0, a usage error exits 2
+ * with one line naming the flag. Both before any other module of the harness does anything.
+ */
+function fromCommandLine(argv: readonly string[]): Options {
+  if (wantsHelp(argv)) {
+    process.stdout.write(usage());
+    process.exit(0);
+  }
+  try {
+    return parseArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`bench: ${err.message} (npm run bench -- --help lists the flags)`);
+    process.exit(2);
+  }
+}
+
+export const options = fromCommandLine(process.argv.slice(2));
 export const settings = options.settings;
+if (options.serviceEntry) SERVERS.service.entry = options.serviceEntry;

@@ -1,9 +1,11 @@
 // A window over several server instances and Redis: the CPU of each part from /proc, Redis's
-// commands and CPU from INFO, sampled at the load generator's window marks.
+// operations and CPU from INFO, sampled at the load generator's window marks.
+import { cpus } from 'node:os';
 import { ask, type Client } from './loadgen.ts';
 import { machineTimes, processCpuSeconds, type MachineTimes } from './proc.ts';
-import { redisCost, redisStats, type RedisCost, type RedisStats, type RunningRedis } from './redis.ts';
-import { cpus } from 'node:os';
+import { noteOtherLoad } from './record.ts';
+import type { RunningRedis } from './redis.ts';
+import { redisCost, redisStats, type RedisCost, type RedisStats } from './redis-stats.ts';
 import type { Command, Reply, WindowResult } from './types.ts';
 
 interface Sample {
@@ -64,12 +66,39 @@ export async function clusterWindow(client: Client, serverPids: readonly number[
   const reply = await ask<Extract<Reply, { reply: 'window' }>>(client, command, 'window', timeoutMs, (mark) => {
     if (mark === 'start') {
       a = sample(serverPids, client.pid, redisPid);
-      ra = redisStats(redis);
+      ra = redisStats(redis.client);
     } else {
       b = sample(serverPids, client.pid, redisPid);
-      rb = redisStats(redis);
+      rb = redisStats(redis.client);
     }
   });
   if (!a || !b || !ra || !rb) throw new Error('window marks missing');
   return { result: reply.result, cost: cost(a, b), redis: redisCost(await ra, await rb, reply.result.published) };
+}
+
+/** The figures of a window over the instances (and a note when other work disturbed it). */
+export function clusterFigures(w: ClusterWindow): Record<string, number> {
+  noteOtherLoad(w.cost.otherCpuPct);
+  const r = w.result;
+  return {
+    p50Ms: r.latencyMs.p50,
+    p99Ms: r.latencyMs.p99,
+    maxMs: r.latencyMs.max,
+    farP50Ms: r.farLatencyMs?.p50 ?? Number.NaN,
+    farP99Ms: r.farLatencyMs?.p99 ?? Number.NaN,
+    farMaxMs: r.farLatencyMs?.max ?? Number.NaN,
+    published: r.published,
+    deliveriesPerSec: r.perSec,
+    arrivedPct: (100 * r.arrived) / Math.max(1, r.expected),
+    closed: r.closedDuring,
+    // The counting twin's operations are the table's; these check that MONITOR changed no traffic.
+    windowOpsPerMessage: w.redis.opsPerMessage,
+    redisCpuPct: w.redis.redisCpuPct,
+    redisCpuUsPerMessage: w.redis.cpuUsPerMessage,
+    serverCpuPct: w.cost.serverCpuPct,
+    clientCpuPct: w.cost.clientCpuPct,
+    redisProcCpuPct: w.cost.redisProcCpuPct,
+    machineBusyPct: w.cost.machineBusyPct,
+    otherCpuPct: w.cost.otherCpuPct,
+  };
 }

@@ -2,19 +2,25 @@
 // window and connect results; what was skipped; and the runs discarded as disturbed.
 import type { GroupName, ServerName } from './args.ts';
 import type { ClusterCost } from './cluster.ts';
+import type { CommandCount } from './monitor.ts';
 import type { Cost } from './proc.ts';
-import type { RedisCost } from './redis.ts';
+import type { RedisCost } from './redis-stats.ts';
 import type { ConnectResult, ReplayResult, WindowResult } from './types.ts';
 
 export interface Row {
   server: ServerName;
   rep: number;
   scenario: string;
+  /** Scale-out: the instances of the server in this run. */
+  instances?: number;
   figures: Record<string, number>;
   cost?: Cost | ClusterCost;
   window?: WindowResult;
   connect?: ConnectResult;
   redis?: RedisCost;
+  /** Scale-out: the commands sent, from the window's counting twin (bench/lib/count-window.ts). */
+  count?: CommandCount;
+  countWindow?: WindowResult;
   replay?: ReplayResult;
   /** Throughput ceiling: every rate tried, in order. */
   steps?: { rate: number; ok: boolean; figures: Record<string, number>; redis: RedisCost }[];
@@ -25,7 +31,7 @@ type Extra = Omit<Row, 'server' | 'rep' | 'scenario' | 'figures' | 'window'> & {
 export const rows: Row[] = [];
 export const skipped: string[] = [];
 /** Rows of group runs discarded because other load disturbed them (kept in the JSON). */
-export const retried: { group: GroupName; server: ServerName; rep: number; rows: Row[] }[] = [];
+export const retried: { group: GroupName; variant?: number; server: ServerName; rep: number; rows: Row[] }[] = [];
 
 export function record(server: ServerName, rep: number, scenario: string, figures: Record<string, number>, extra: Extra = {}): void {
   const { result, ...rest } = extra;

@@ -59,8 +59,15 @@ export async function startServer(name: ServerName, group: GroupName, extraEnv: 
   const nodeArgs = ['--expose-gc', '--import', PROBE];
   if (options.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${resolve(options.profileDir)}`, `--cpu-prof-name=${name}-${label}-${Date.now()}.cpuprofile`);
   const child = launch([process.execPath, ...nodeArgs, SERVERS[name].entry], 0, env, logFd, cwd);
-  await waitHealthy(port, child);
-  return { name, child, port, pid: child.pid!, logFd, cwd };
+  const running: RunningServer = { name, child, port, pid: child.pid!, logFd, cwd };
+  try {
+    await waitHealthy(port, child);
+  } catch (err) {
+    // Not left running on the servers' core through the groups after it.
+    await stopServer(running);
+    throw err;
+  }
+  return running;
 }
 
 export async function stopServer(s: RunningServer): Promise<void> {

@@ -4,12 +4,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FLAGS } from '../../bench/lib/flags.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The harness's CLI as `npm run bench` starts it, bounded: a run that starts is killed and fails the test. */
+function bench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bench/run.ts', ...args], { cwd: ROOT, timeout: timeoutMs }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
 
 interface BenchJson {
   mode: string;
@@ -78,5 +88,55 @@ test('the scale-out scenarios stop at once with a clear message when redis-serve
     assert.deepEqual(readdirSync(bin), ['node'], 'no results written');
   } finally {
     rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+test('npm run bench -- --help prints every flag with its meaning and default, and runs nothing', { timeout: 30_000 }, async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'bench-help-')), 'results');
+  try {
+    for (const help of ['--help', '-h']) {
+      // --out beside it: had anything run, results would be written there.
+      const { code, stdout, stderr } = await bench(['--quick', help, '--out', out], 20_000);
+      assert.equal(code, 0, `${help}: ${stderr}`);
+      assert.match(stdout, /^usage: npm run bench -- \[flags\]/);
+      for (const f of FLAGS) {
+        const line = stdout.split('\n').find((l) => l.trimStart().startsWith(`--${f.name}${f.value ? ` ${f.value}` : ''} `));
+        assert.ok(line, `${help}: --${f.name} is listed`);
+        assert.match(line, /\S.*; default: \S/, `${help}: --${f.name} has a meaning and a default`);
+      }
+      assert.match(stdout, /--instances LIST .*default: 2,4,8 \(--quick: 2,4, --smoke: 2\)/, 'the instance counts of each run kind');
+      assert.doesNotMatch(stdout, /^bench (full|quick|smoke):/m, 'no run started');
+      assert.equal(existsSync(out), false, 'nothing written');
+    }
+  } finally {
+    rmSync(join(out, '..'), { recursive: true, force: true });
+  }
+});
+
+test('an unknown flag or a bad value stops the harness with exit code 2 and one line naming it', { timeout: 200_000 }, async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'bench-badflag-')), 'results');
+  const cases: [string[], RegExp][] = [
+    [['--bogus'], /unknown flag --bogus/],
+    [['--instance', '4'], /unknown flag --instance\b/],
+    [['--instances', '1,4'], /--instances: .*got "1"/],
+    [['--instances', '2,four'], /--instances: .*got "four"/],
+    [['--reps'], /--reps needs a value/],
+    [['--reps', 'x'], /--reps: .*got "x"/],
+    [['--scenarios', 'redis,nope'], /--scenarios: unknown "nope"/],
+    [['stray'], /unexpected argument "stray"/],
+  ];
+  try {
+    // One at a time: a harness that wrongly starts a run is killed at the bound before the next case.
+    for (const [args, names] of cases) {
+      const { code, stdout, stderr } = await bench([...args, '--out', out], 20_000);
+      assert.equal(code, 2, `${args.join(' ')}: exit code (stderr: ${stderr})`);
+      const lines = stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `${args.join(' ')}: one line, got ${JSON.stringify(stderr)}`);
+      assert.match(lines[0]!, names);
+      assert.equal(stdout, '', `${args.join(' ')}: nothing else printed`);
+    }
+    assert.equal(existsSync(out), false, 'nothing written');
+  } finally {
+    rmSync(join(out, '..'), { recursive: true, force: true });
   }
 });
