@@ -10,9 +10,13 @@
 // (CI: local stand-ins), else the compose files' defaults. Needs docker, docker-compose (or v2),
 // chromium and certutil (libnss3-tools); a missing one fails the suite with what to install.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { chatLoad, ChatPeer, until } from '../helpers/chat.ts';
+import { loadtest, summaryOf } from '../helpers/loadtest.ts';
 import { browserPingPong, chromiumPath } from './stack/browser.ts';
 import { composeProject, docker, dockerTools, imageFromEnv, uniqueName } from './stack/docker.ts';
 import type { ComposeProject, DockerTools } from './stack/docker.ts';
@@ -203,6 +207,38 @@ describe('TLS mode: Let\'s Encrypt flow against a local ACME server (pebble)', (
     } finally {
       a.close();
       b.close();
+    }
+  });
+
+  // npm run loadtest pointed at the deployment as a user would: through nginx, over wss://, the
+  // name resolved by --resolve, pebble's root trusted by --ca (or NODE_EXTRA_CA_CERTS). About 5 s.
+  check('npm run loadtest measures the deployment through nginx over wss:// with a private CA (--ca, NODE_EXTRA_CA_CERTS); without it, one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loadtest-ca-'));
+    const caFile = join(dir, 'pebble-root.pem');
+    writeFileSync(caFile, rootPem);
+    const target = ['--url', wss(), '--resolve', '127.0.0.1', '--quiet'];
+    try {
+      const [withCa, viaEnv, untrusted] = await Promise.all([
+        loadtest([...target, '--ca', caFile, '--connections', '10', '--connect-rate', '20', '--rate', '10', '--duration', '4', '--json']),
+        loadtest([...target, '--connections', '2', '--duration', '2', '--json'], { env: { NODE_EXTRA_CA_CERTS: caFile } }),
+        loadtest(target),
+      ]);
+      const s = summaryOf(withCa);
+      log(`loadtest through nginx: ${s.connect.opened}/${s.connect.requested} opened at ${s.connect.perSec.toFixed(1)}/s (handshake p50 ${s.connect.handshakeMs.p50} ms), ` +
+        `${s.messages.sent} sent, broadcast p50/p99/max ${s.messages.broadcast.latencyMs.p50}/${s.messages.broadcast.latencyMs.p99}/${s.messages.broadcast.latencyMs.max} ms, echo p50 ${s.messages.echo.latencyMs.p50} ms`);
+      assert.equal(withCa.code, 0, withCa.stderr + withCa.stdout);
+      assert.deepEqual({ opened: s.connect.opened, failed: s.connect.failed, closed: s.connect.closed, errors: s.errors }, { opened: 10, failed: 0, closed: 0, errors: {} });
+      assert.ok(s.messages.echo.received > 0 && s.messages.echo.received === s.messages.sent, 'every echo came back');
+      assert.equal(s.messages.broadcast.received, s.messages.sent * 9, 'every broadcast copy arrived');
+      assert.ok(s.messages.broadcast.latencyMs.p50 > 0 && s.connect.handshakeMs.p50 > 0);
+      assert.equal(viaEnv.code, 0, viaEnv.stderr + viaEnv.stdout);
+      assert.equal(summaryOf(viaEnv).connect.opened, 2);
+      assert.equal(untrusted.code, 1);
+      assert.equal(untrusted.stdout, '');
+      assert.equal(untrusted.said.length, 1, untrusted.stderr);
+      assert.match(untrusted.said[0] ?? '', new RegExp(`^loadtest: cannot connect to ${wss().replace(/[.]/g, '\\.')}: .*\\(a private CA\\? pass --ca FILE or set NODE_EXTRA_CA_CERTS\\)$`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
