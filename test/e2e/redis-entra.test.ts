@@ -125,7 +125,7 @@ describe('REDIS_AUTH=entra-id against a managed identity endpoint and a token-ch
     const evicted = proxy.connections.filter((c) => c.evicted);
     assert.deepEqual(evicted.map((c) => c.auths), [], 'no connection outlived its token');
     const live = proxy.connections.filter((c) => c.auths.length > 0);
-    assert.equal(live.length, 6, 'three connections per instance (commands, events reader, subscriber), never reconnected');
+    assert.equal(live.length, 8, 'four connections per instance (commands, history, events reader, subscriber), never reconnected');
     for (const c of live) {
       assert.ok(c.auths.length >= 3, `handshake and two renewals: ${c.auths.length}`);
       assert.ok([OID_SYSTEM, OID_USER].includes(c.auths[0]!.user), 'the user is the oid');

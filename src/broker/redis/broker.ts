@@ -16,19 +16,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
 import type { BrokerMetrics } from '../../metrics/metrics.ts';
-import { nextId, parseId } from '../../protocol/ids.ts';
-import { NO_LISTENER, type Broker, type ChatMessage, type History, type HistorySizeOf } from '../broker.ts';
+import { NO_LISTENER, type Broker, type History, type HistorySizeOf } from '../broker.ts';
 import { createRedisConnection, errorText } from './connection.ts';
-import { judgeHistory } from './history.ts';
 import { entraIdCredentials } from './entra.ts';
 import { createEventsReader } from './events.ts';
 import { createRoomFeed } from './feed.ts';
 import { DEFAULT_KEY_PREFIX, redisKeys } from './keys.ts';
 import { createPresence } from './presence.ts';
 import { createPublisher } from './publish.ts';
+import { createReplay } from './replay.ts';
 import { createRosters } from './roster.ts';
-import { parseEntries, parseHistoryReply, toChatMessage } from './replies.ts';
-import { evalScript, HISTORY } from './scripts.ts';
 import { timed } from './timed.ts';
 
 export interface RedisBrokerOptions {
@@ -148,27 +145,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   sweepTimer.unref();
   void events.run();
 
-  async function replay(room: string, since: string): Promise<History> {
-    await feed.follow(room);
-    const sinceId = parseId(since);
-    const end = sinceId ? nextId(sinceId) : '-';
-    const size = historySizeOf(room);
-    const reply = parseHistoryReply(await evalScript(conn.cmd, HISTORY, [keys.room(room)], [end, String(size + 1)]));
-    if (!reply) throw new Error('unexpected reply to the history script');
-    const verdict = judgeHistory(since, sinceId, reply, size);
-    let entries = verdict.kind === 'reload' ? [] : verdict.entries;
-    let truncated = true;
-    if (verdict.kind === 'reload') entries = parseEntries(await conn.cmd.xRevRange(keys.room(room), '+', '-', { COUNT: size })).reverse();
-    else if (verdict.kind === 'replay') truncated = verdict.truncated;
-    else truncated = (await conn.cmd.xLen(keys.room(room))) >= retentionOf(room);
-    await feed.delivered(room, entries.at(-1)?.id ?? reply.lastId);
-    const messages: ChatMessage[] = [];
-    for (const entry of entries) {
-      const chat = toChatMessage(room, entry);
-      if (chat) messages.push(chat);
-    }
-    return { messages, truncated, last: entries.at(-1)?.id ?? reply.lastId };
-  }
+  const replay = createReplay({ conn, keys, feed, historySizeOf, retentionOf });
 
   return {
     publish: (draft, options) => (closing ? Promise.reject(new Error('broker closed')) : publisher.publish(draft, options)),

@@ -1,6 +1,7 @@
-// Three connections to Redis: one for commands, one for the blocking XREAD of the events stream
-// (a blocked connection can run nothing else), one subscribed to the channels of the rooms this
-// instance follows. All reconnect forever with capped, jittered exponential backoff. Each is a
+// Four connections to Redis: one for commands (publishes among them), one for the reads of
+// history (replays, and the gaps the feed repairs: a burst of large replies must not hold up the
+// publishes behind it), one for the blocking XREAD of the events stream (a blocked connection can
+// run nothing else), one subscribed to the channels of the rooms this instance follows. All reconnect forever with capped, jittered exponential backoff. Each is a
 // single client, or a cluster client when REDIS_CLUSTER is set (clients.ts).
 import { ClientClosedError, ClientOfflineError, ErrorReply } from 'redis';
 import type { Logger } from '../../log/logger.ts';
@@ -29,6 +30,8 @@ export interface RedisConnectionOptions {
 export interface RedisConnection {
   /** Commands, routed by key. */
   readonly cmd: RedisClient;
+  /** Reads of room history: replays and repairs. */
+  readonly history: RedisClient;
   /** The blocking XREAD, and nothing else. */
   readonly reader: RedisClient;
   /** The room channels: SUBSCRIBE (SSUBSCRIBE on a cluster), resolved once Redis confirmed it. */
@@ -67,6 +70,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   const { logger, metrics, displayUrl, instanceId } = options;
   const linkOptions = { url: options.url, cluster: options.cluster, slotKey: options.slotKey, credentials: options.credentials, reconnectDelay: (retries: number) => reconnectDelay(retries) };
   const cmd = createLink({ ...linkOptions, name: `socketship-${instanceId}` });
+  const history = createLink({ ...linkOptions, name: `socketship-${instanceId}-history` });
   const reader = createLink({ ...linkOptions, name: `socketship-${instanceId}-reader` });
   const subscriber = createLink({ ...linkOptions, name: `socketship-${instanceId}-subscriber`, resp3: true });
   let closing = false;
@@ -74,12 +78,13 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   let everReady = false;
   let waiters: (() => void)[] = [];
 
-  const isReady = (): boolean => cmd.isReady() && reader.isReady() && subscriber.isReady();
+  const links = [cmd, history, reader, subscriber];
+  const isReady = (): boolean => links.every((link) => link.isReady());
   function wake(): void {
     for (const done of waiters.splice(0)) done();
   }
 
-  for (const [link, role] of [[cmd, 'commands'], [reader, 'reader'], [subscriber, 'subscriber']] as const) {
+  for (const [link, role] of [[cmd, 'commands'], [history, 'history'], [reader, 'reader'], [subscriber, 'subscriber']] as const) {
     link.on('error', (err: unknown) => {
       lastError = errorText(err);
       metrics.brokerConnected(false);
@@ -100,11 +105,13 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   }
   metrics.brokerConnected(false);
   void cmd.connect().catch((err: unknown) => logger.error({ err: errorText(err) }, 'redis connection given up'));
+  void history.connect().catch((err: unknown) => logger.error({ err: errorText(err) }, 'redis history connection given up'));
   void reader.connect().catch((err: unknown) => logger.error({ err: errorText(err) }, 'redis reader connection given up'));
   void subscriber.connect().catch((err: unknown) => logger.error({ err: errorText(err) }, 'redis subscriber connection given up'));
 
   return {
     cmd: cmd.commands,
+    history: history.commands,
     reader: reader.commands,
     subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
     unsubscribe: (channel) => subscriber.unsubscribe(channel),
@@ -133,6 +140,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       wake();
       reader.destroy();
       subscriber.destroy();
+      history.destroy();
       try {
         await cmd.close();
       } catch {

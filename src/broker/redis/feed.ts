@@ -112,7 +112,7 @@ export function createRoomFeed(options: RoomFeedOptions): RoomFeed {
         let entries: StreamEntry[];
         do {
           const from = nextId(parseId(w.cursor ?? '0-0') ?? [0n, 0n]);
-          entries = parseEntries(await conn.cmd.xRange(keys.room(room), from, '+', { COUNT: REPAIR_COUNT }));
+          entries = parseEntries(await conn.history.xRange(keys.room(room), from, '+', { COUNT: REPAIR_COUNT }));
           deliver(room, w, entries);
         } while (entries.length === REPAIR_COUNT);
       } while (w.overflow);
