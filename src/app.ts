@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { JwksTimings } from './auth/jwks.ts';
 import { createTokenVerifier } from './auth/verify.ts';
 import type { Broker } from './broker/broker.ts';
 import { createMemoryBroker } from './broker/memory.ts';
@@ -10,6 +11,7 @@ import { createRedisBroker } from './broker/redis/broker.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { redactUrl, type Config } from './config/config.ts';
 import { createApi } from './http/api/api.ts';
+import { createHttpConnections } from './http/connections.ts';
 import { createHttpHandler } from './http/handler.ts';
 import { createHttpRefusals } from './http/refusals.ts';
 import { clientAddress } from './request/hosts.ts';
@@ -27,8 +29,10 @@ export interface AppDeps {
   publicDir?: string;
   /** Default: the repository's client/ folder (the client library, served under /client/). */
   clientDir?: string;
-  /** Cut off clients that take longer than this to send their request headers (slowloris). Default 10 s. */
+  /** Cut off clients that take longer than this to send their request headers (slowloris). Default HTTP_HEADERS_TIMEOUT_MS. */
   headersTimeoutMs?: number;
+  /** How the JWKS (AUTH_JWKS_URL) is refetched: cooldown, cache life, backoff cap, timeout. Default JWKS_TIMINGS (src/auth/jwks.ts). */
+  jwksTimings?: Partial<JwksTimings>;
   /** Node process metrics in /metrics. Default true. */
   processMetrics?: boolean;
   /** The features the realtime server speaks. Default: every registered one (src/realtime/features/index.ts). */
@@ -87,21 +91,28 @@ export function createApp(config: Config, deps: AppDeps): App {
   // Behind a trusted proxy the client address comes from X-Forwarded-For; reached directly, any
   // client writes that header and picks its own address (and its own rate-limit budget).
   if (config.trustProxy) logger.warn('TRUST_PROXY is on: client addresses come from X-Forwarded-For, which any client can set; the service must be reachable only through your proxy (docs/security.md)');
-  const realtime = createRealtime(config, { logger, metrics, clock, broker, ...(deps.features ? { features: deps.features } : {}), ...(auth ? { verifyToken: createTokenVerifier(auth) } : {}) });
-
-  const notReadyReason = (): string | undefined => (stopping ? 'shutting down' : broker.unavailableReason());
-  metrics.reportReadiness(() => notReadyReason() === undefined);
+  const jwksDeps = { ...deps.jwksTimings, maxStaleMs: config.jwksMaxStaleMs, logger: logger.child({ component: 'jwks' }), metrics, clock };
   const refusals = createHttpRefusals({ logger, metrics, perSecond: config.refusalLogPerSec, trustProxy: config.trustProxy });
-  const headersTimeout = deps.headersTimeoutMs ?? 10_000;
+  const connections = createHttpConnections({ maxConnections: config.maxHttpConnections, bodyTimeoutMs: config.httpBodyTimeoutMs, refusals });
+  const realtime = createRealtime(config, { logger, metrics, clock, broker, onUpgraded: connections.upgraded, ...(deps.features ? { features: deps.features } : {}), ...(auth ? { verifyToken: createTokenVerifier(auth, jwksDeps) } : {}) });
+
+  // Past the memory budget the instance sheds load: a load balancer that reads /readyz takes it out meanwhile.
+  const notReadyReason = (): string | undefined => (stopping ? 'shutting down' : (broker.unavailableReason() ?? realtime.memory.pressure()));
+  metrics.reportReadiness(() => notReadyReason() === undefined);
+  const headersTimeout = deps.headersTimeoutMs ?? config.httpHeadersTimeoutMs;
   const server = createServer(
     {
       headersTimeout,
-      requestTimeout: Math.max(30_000, headersTimeout),
+      // The body's own deadline (HTTP_BODY_TIMEOUT_MS from the end of the headers, in
+      // src/http/connections.ts) answers first, under its own reason; Node's, counted from the
+      // request's first byte and checked once a second, is only its backstop.
+      requestTimeout: headersTimeout + config.httpBodyTimeoutMs + 1_000,
+      // An idle keep-alive socket holds one of MAX_HTTP_CONNECTIONS: it is closed after 5 s.
       keepAliveTimeout: 5_000,
       // Node checks the two timeouts above only this often (default 30 s).
       connectionsCheckingInterval: Math.min(1_000, headersTimeout),
     },
-    createHttpHandler({
+    connections.handler(createHttpHandler({
       publicDir: deps.publicDir ?? DEFAULT_PUBLIC_DIR,
       clientDir: deps.clientDir ?? DEFAULT_CLIENT_DIR,
       registry: metrics.registry,
@@ -129,11 +140,13 @@ export function createApp(config: Config, deps: AppDeps): App {
             }),
           }
         : {}),
-    }),
+    })),
   );
-  server.on('upgrade', realtime.handleUpgrade);
+  // Every new connection is counted (or refused past MAX_HTTP_CONNECTIONS); a refused one is answered 503 and served nothing.
+  server.on('connection', connections.connection);
+  server.on('upgrade', connections.upgrade(realtime.handleUpgrade));
   server.on('clientError', refusals.clientError);
-  server.on('connect', refusals.connect);
+  server.on('connect', connections.upgrade(refusals.connect));
 
   return {
     server,

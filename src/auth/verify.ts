@@ -1,11 +1,13 @@
 // Upgrade tokens, verified with jose: HS256 with AUTH_JWT_SECRET, RS256/ES256 with the keys of
-// AUTH_JWKS_URL (cached for jose's default 10 minutes; refetched when a token names an unknown
-// `kid`, at most once per JWKS_COOLDOWN_MS, so key rotation at the provider needs no restart and a flood of made-up `kid`s cannot
-// make the server hammer the provider).
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyOptions } from 'jose';
+// AUTH_JWKS_URL (./jwks.ts: cached 10 minutes; refetched when a token names an unknown `kid`, at
+// most once per JWKS_COOLDOWN_MS and backing off while the provider fails, so key rotation needs no
+// restart and a flood of made-up `kid`s cannot make the server hammer the provider; the keys known
+// kept for JWKS_MAX_STALE_MS while it is down). Keys that cannot be had: 503, never 401.
+import { decodeProtectedHeader, errors, jwtVerify, type JWTVerifyOptions } from 'jose';
 import type { AuthConfig } from '../config/config.ts';
 import { AuthError } from './errors.ts';
 import { identityFromClaims, type Identity } from './identity.ts';
+import { createJwksSource, JWKS_TIMINGS, JwksUnavailableError, KEY_ALGORITHMS, type JwksOptions } from './jwks.ts';
 import { TOKEN_MAX_BYTES } from './request.ts';
 
 export type VerifyToken = (token: string | undefined) => Promise<Identity>;
@@ -13,14 +15,14 @@ export type VerifyToken = (token: string | undefined) => Promise<Identity>;
 /** Clock skew tolerated on exp and nbf, seconds. */
 export const CLOCK_SKEW_S = 30;
 /** At most one JWKS fetch per this interval for unknown `kid`s, however many tokens name them. */
-export const JWKS_COOLDOWN_MS = 5000;
-const JWKS_TIMEOUT_MS = 5000;
-const ASYMMETRIC = ['RS256', 'ES256'] as const;
+export const JWKS_COOLDOWN_MS = JWKS_TIMINGS.cooldownMs;
+const ASYMMETRIC = KEY_ALGORITHMS;
 // `typ` when present: a JWT, or an OAuth access token (RFC 9068); an ID token or anything else is refused.
 const TYPES = new Set(['jwt', 'at+jwt', 'application/at+jwt']);
 
 function translate(err: unknown): AuthError {
   if (err instanceof AuthError) return err;
+  if (err instanceof JwksUnavailableError) return new AuthError('jwks_unavailable', `JWKS: ${err.message}`);
   if (err instanceof errors.JWTExpired) return new AuthError('token_expired', 'exp has passed');
   if (err instanceof errors.JWTClaimValidationFailed) {
     const reason = err.claim === 'nbf' ? 'token_not_yet_valid' : err.claim === 'iss' ? 'token_issuer' : err.claim === 'aud' ? 'token_audience' : 'token_claims';
@@ -29,19 +31,23 @@ function translate(err: unknown): AuthError {
   if (err instanceof errors.JWSSignatureVerificationFailed) return new AuthError('token_signature', 'signature does not verify');
   if (err instanceof errors.JWKSNoMatchingKey) return new AuthError('token_unknown_key', 'no key of the JWKS matches the token');
   if (err instanceof errors.JOSEAlgNotAllowed) return new AuthError('token_algorithm', 'algorithm not allowed');
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || err instanceof TypeError) return new AuthError('jwks_unavailable', `JWKS: ${err.message}`);
+  // jose refusing a key of the set when it is used (JWKSInvalid) is the provider's fault, not the token's.
+  if (err instanceof errors.JWKSInvalid || err instanceof TypeError) return new AuthError('jwks_unavailable', `JWKS: ${err.message}`);
   if (err instanceof errors.JOSEError) return new AuthError('token_malformed', err.code);
   return new AuthError('jwks_unavailable', err instanceof Error ? err.message : String(err));
 }
 
-export function createTokenVerifier(auth: AuthConfig): VerifyToken {
+/** What the JWKS source needs besides the URL (AUTH_JWKS_URL); unused without one. */
+export type JwksDeps = Omit<JwksOptions, 'url'>;
+
+export function createTokenVerifier(auth: AuthConfig, jwksDeps: JwksDeps): VerifyToken {
   // Imported once: handed the raw bytes, jose imports the key again for every token (measured:
   // 34.5 against 20.5 µs a verification).
   const secret = auth.secret;
   let hmacKey: Promise<CryptoKey> | undefined;
   const hs256Key = (bytes: Uint8Array<ArrayBuffer>): Promise<CryptoKey> =>
     (hmacKey ??= crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']));
-  const jwks = auth.jwksUrl ? createRemoteJWKSet(auth.jwksUrl, { cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: JWKS_TIMEOUT_MS }) : undefined;
+  const jwks = auth.jwksUrl ? createJwksSource({ ...jwksDeps, url: auth.jwksUrl }) : undefined;
   const common: JWTVerifyOptions = {
     clockTolerance: CLOCK_SKEW_S,
     requiredClaims: ['exp', 'sub'],

@@ -4,7 +4,7 @@
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export interface Config {
+export interface Config extends HttpLimits, MemoryLimits, JwksLimits {
   /** TCP port to listen on; 0 picks a free one (tests). */
   port: number;
   host: string;
@@ -31,6 +31,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Chat messages kept per room for replay on `join` with `since`. */
   historySize: number;
+  /** Bytes a socket may be replayed a second (joins and subscribes with `since`), bursts of REPLAY_BURST_SECONDS (16) times that. */
+  replayBytesPerSec: number;
   /** With Redis: an instance that stops refreshing its presence counts no longer counts after this long. */
   presenceTtlMs: number;
   /** Rooms one socket may follow at once (`subscribe` past it is refused with `too_many_rooms`). */
@@ -70,6 +72,9 @@ export type OriginPolicy =
 import { ROOM_PATTERN, ROOM_PREFIX_PATTERN } from '../protocol/limits.ts';
 import type { RoomSet } from '../protocol/rooms.ts';
 import { parseIdentityConfig, type IdentityConfig } from './identity.ts';
+import { HTTP_DEFAULTS, parseHttpLimits, type HttpLimits } from './http.ts';
+import { MEMORY_DEFAULTS, parseMemoryLimits, type MemoryLimits } from './memory.ts';
+import { JWKS_DEFAULTS, parseJwksLimits, type JwksLimits } from './jwks.ts';
 import { ConfigError, type Env } from './error.ts';
 import { refuseUnresolvedKeyVaultReference } from './key-vault.ts';
 
@@ -95,6 +100,7 @@ export const DEFAULTS = {
   SHUTDOWN_TIMEOUT_MS: '10000',
   REDIS_URL: '',
   HISTORY_SIZE: '100',
+  REPLAY_BYTES_PER_SEC: '16384',
   PRESENCE_TTL_MS: '15000',
   MAX_ROOMS_PER_CONNECTION: '64',
   SAY_DEDUPE_MS: '300000',
@@ -108,6 +114,9 @@ export const DEFAULTS = {
   HISTORY_MAX_BYTES: '16777216',
   HISTORY_TTL_MS: '86400000',
   REFUSAL_LOG_PER_SEC: '10',
+  ...HTTP_DEFAULTS,
+  ...MEMORY_DEFAULTS,
+  ...JWKS_DEFAULTS,
 } as const;
 
 type Name = keyof typeof DEFAULTS;
@@ -270,6 +279,7 @@ export function parseConfig(env: Env): Config {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 0, 600_000),
     redisUrl: redisUrl(env),
     historySize: integer(env, 'HISTORY_SIZE', 1, 100_000),
+    replayBytesPerSec: integer(env, 'REPLAY_BYTES_PER_SEC', 1024, 1024 * 1024 * 1024),
     presenceTtlMs: integer(env, 'PRESENCE_TTL_MS', 1000, 3_600_000),
     maxRoomsPerConnection: integer(env, 'MAX_ROOMS_PER_CONNECTION', 1, 10_000),
     sayDedupeMs: integer(env, 'SAY_DEDUPE_MS', 1000, 86_400_000),
@@ -280,5 +290,8 @@ export function parseConfig(env: Env): Config {
     redisAuth: redisAuth(env, redisUrl(env)),
     azureClientId: azureClientId(env),
     ...hardening(env),
+    ...parseHttpLimits(env),
+    ...parseJwksLimits(env),
+    ...parseMemoryLimits(env, integer(env, 'MAX_MESSAGE_BYTES', 64, 100 * 1024 * 1024) + integer(env, 'MAX_BUFFERED_BYTES', 1024, 1024 * 1024 * 1024)),
   };
 }

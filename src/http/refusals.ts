@@ -14,6 +14,8 @@ import { answerRaw } from '../request/raw-response.ts';
 export interface HttpRefusals {
   /** Counts and logs a refusal the handler answers itself. */
   record(req: IncomingMessage, status: number, reason: HttpRefusal): void;
+  /** Counts and logs a refusal of a connection before any request was read from it (only its address is known). */
+  recordSocket(socket: Duplex, status: number, reason: HttpRefusal, fields?: Record<string, unknown>): void;
   /** The HTTP server's 'clientError' listener. */
   clientError(err: Error & { code?: string }, socket: Duplex): void;
   /** The HTTP server's 'connect' listener: CONNECT never reaches the request handler, and gets 405 too. */
@@ -44,8 +46,14 @@ export function createHttpRefusals(options: HttpRefusalsOptions): HttpRefusals {
     warn({ ip: clientAddress(req, trustProxy), method: req.method?.slice(0, 20), host: req.headers.host?.slice(0, LOGGED_CHARS), url: redactQuery(req.url)?.slice(0, LOGGED_CHARS), status, reason }, 'request refused');
   }
 
+  function recordSocket(socket: Duplex, status: number, reason: HttpRefusal, fields: Record<string, unknown> = {}): void {
+    options.metrics.httpRefused(reason);
+    warn({ ip: (socket as Duplex & { remoteAddress?: string }).remoteAddress, status, reason, ...fields }, 'request refused');
+  }
+
   return {
     record,
+    recordSocket,
     clientError(err, socket) {
       // A peer that hung up mid-request has nothing to be answered or warned about.
       if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -53,9 +61,7 @@ export function createHttpRefusals(options: HttpRefusalsOptions): HttpRefusals {
         return void socket.destroy();
       }
       const [status, reason] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'bad_request'];
-      options.metrics.httpRefused(reason);
-      const remote = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
-      warn({ ip: remote, status, reason, code: err.code }, 'request refused');
+      recordSocket(socket, status, reason, { code: err.code });
       answerRaw(socket, status);
     },
     connect(req, socket) {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CloseCode, ReportedCloseCode } from '../protocol/close.ts';
 import type { InboundType, OutboundType } from '../protocol/messages.ts';
 import type { HttpRefusal, RejectReason } from '../protocol/refusals.ts';
 
@@ -16,6 +17,26 @@ export interface BrokerMetrics {
   brokerError(op: BrokerOp): void;
   brokerReconnect(): void;
   brokerConnected(up: boolean): void;
+}
+
+/** How a fetch of AUTH_JWKS_URL ended: `invalid` is an answer that is not a usable key set. */
+export type JwksFetchOutcome = 'ok' | 'http_error' | 'timeout' | 'network' | 'invalid';
+
+/** The JWKS source's share of /metrics (src/auth/jwks.ts): fetches, and keys kept while the provider is down. */
+export interface JwksMetrics {
+  jwksFetch(outcome: JwksFetchOutcome): void;
+  /** Seconds the keys in use have been kept past their refresh, read when /metrics is scraped; 0 while current. */
+  reportJwksStaleness(seconds: () => number): void;
+}
+
+/** What the memory budget counts (src/realtime/memory-budget.ts): `other` is what callers of `hold` report. */
+export type MemoryKind = 'partial' | 'output' | 'kernel' | 'other';
+
+/** The memory budget's share of /metrics: bytes held by kind against the budget, and the sweeps that found it exceeded. */
+export interface MemoryMetrics {
+  /** The budget, and the bytes held as of the last sweep, read when /metrics is scraped. */
+  reportMemory(budgetBytes: number, held: () => Readonly<Record<MemoryKind, number>>): void;
+  memoryBudgetExceeded(): void;
 }
 
 /**
@@ -38,12 +59,34 @@ function drainedCounter<K extends string>(registry: Registry, name: string, help
   });
 }
 
+/**
+ * Who ended a socket, the `by` of `ws_closes_total` and of the `socket closed` line. `server`: this
+ * server chose the code (it started the close handshake, or `ws` closed on a protocol error it
+ * found), whatever the peer echoes or if it never answers. `client`: the peer's close frame came
+ * first, with a code the peer chose. `network`: the TCP connection ended without a close frame
+ * either way (1006): a dropped link, a proxy, and a client that just hangs up look the same.
+ * Alerts read `server` only: the other two are a stranger's choice.
+ */
+export type ClosedBy = 'server' | 'client' | 'network';
+
+/**
+ * The close codes a peer's close is counted under by name: the server's own table and the two `ws`
+ * reports. A peer may send any of some two thousand valid codes (3000-4999, 1012, 1014...); the
+ * rest are counted as `other`, so a client cannot mint series.
+ */
+const NAMED_PEER_CODES: ReadonlySet<number> = new Set([...Object.values(CloseCode), ...Object.values(ReportedCloseCode)]);
+
+/** The `code` label of a close: the server's codes as they are (its own code chose them), a peer's bounded. */
+export function closeCodeLabel(code: number, by: ClosedBy): string {
+  return by === 'server' || NAMED_PEER_CODES.has(code) ? String(code) : 'other';
+}
+
 /** Counters the hot paths touch: plain additions, read into prom-client only when /metrics is scraped. */
-export interface Metrics extends BrokerMetrics {
+export interface Metrics extends BrokerMetrics, JwksMetrics, MemoryMetrics {
   readonly registry: Registry;
   connectionOpened(): void;
-  /** A socket that was opened has closed with `code` (the code on the wire). */
-  closed(code: number): void;
+  /** A socket that was opened has closed with `code` (the code on the wire), ended by `by`. */
+  closed(code: number, by: ClosedBy): void;
   messageIn(type: InboundType, bytes: number): void;
   /** `count` sockets received the same `bytes`-long frame. */
   messageOut(type: OutboundType, bytes: number, count: number): void;
@@ -80,7 +123,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
   const opened = new Counter({ name: `${p}connections_opened_total`, help: 'WebSocket connections accepted', registers: [registry] });
-  const closes = new Counter({ name: `${p}closes_total`, help: 'WebSocket closes by close code', labelNames: ['code'], registers: [registry] });
+  const closes = new Counter({ name: `${p}closes_total`, help: 'WebSocket closes by close code and by who chose it (server, client, network)', labelNames: ['code', 'by'], registers: [registry] });
   // The per-message counts are plain numbers on the hot paths, handed to prom-client when the
   // registry is read (collect), so a message costs an addition rather than a label lookup.
   // Label values: the feature registry's types (and invalid/control/ping), so the series are bounded.
@@ -124,15 +167,41 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const brokerUp = new Gauge({ name: `${p}broker_connected`, help: '1 while the broker is connected (always 1 without Redis)', registers: [registry] });
   brokerUp.set(1);
 
+  // The JWKS (AUTH_JWKS_URL); without one, nothing is fetched and the keys are never stale.
+  const jwksFetches = new Counter({ name: `${p}jwks_fetches_total`, help: 'Fetches of the JWKS (AUTH_JWKS_URL) by outcome', labelNames: ['outcome'], registers: [registry] });
+  let jwksStaleness = (): number => 0;
+  new Gauge({
+    name: `${p}jwks_stale_seconds`,
+    help: 'Seconds the JWKS keys in use have been kept past their refresh because the JWKS cannot be fetched (503 past JWKS_MAX_STALE_MS); 0 while current',
+    registers: [registry],
+    collect() {
+      this.set(jwksStaleness());
+    },
+  });
+
+  // The memory budget (MEMORY_BUDGET_MB): what clients make the server hold, by kind.
+  let memoryHeld = (): Readonly<Record<MemoryKind, number>> => ({ partial: 0, output: 0, kernel: 0, other: 0 });
+  new Gauge({
+    name: `${p}memory_held_bytes`,
+    help: 'Bytes clients make the server hold, by kind (partial: messages being reassembled; output: unsent, with per-write overhead; kernel: TCP send queues; other: replays and the like), as of the last budget sweep',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      for (const [kind, bytes] of Object.entries(memoryHeld())) this.labels(kind).set(bytes);
+    },
+  });
+  const memoryBudget = new Gauge({ name: `${p}memory_budget_bytes`, help: 'The memory budget (MEMORY_BUDGET_MB): past it upgrades get 503, /readyz 503, and the heaviest holders are closed', registers: [registry] });
+  const memoryExceeded = new Counter({ name: `${p}memory_budget_exceeded_total`, help: 'Budget sweeps (one a second) that found more held than MEMORY_BUDGET_MB', registers: [registry] });
+
   return {
     registry,
     connectionOpened() {
       open.now++;
       opened.inc();
     },
-    closed(code) {
+    closed(code, by) {
       open.now--;
-      closes.labels(String(code)).inc();
+      closes.labels(closeCodeLabel(code, by), by).inc();
     },
     messageIn(type, bytes) {
       messagesIn[type] = (messagesIn[type] ?? 0) + 1;
@@ -154,5 +223,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     brokerError: (op) => brokerErrors.labels(op).inc(),
     brokerReconnect: () => brokerReconnects.inc(),
     brokerConnected: (up) => brokerUp.set(up ? 1 : 0),
+    jwksFetch: (outcome) => jwksFetches.labels(outcome).inc(),
+    reportJwksStaleness(seconds) {
+      jwksStaleness = seconds;
+    },
+    reportMemory(budgetBytes, held) {
+      memoryBudget.set(budgetBytes);
+      memoryHeld = held;
+    },
+    memoryBudgetExceeded: () => memoryExceeded.inc(),
   };
 }

@@ -29,6 +29,21 @@ export const CloseReason = {
   notDelivered: 'Message not delivered, try again',
   historyUnavailable: 'History unavailable, try again',
   subjectChanged: 'Token names another user',
+  /** The memory budget (MEMORY_BUDGET_MB) is exceeded and this socket's unfinished message is among the largest held (1009). */
+  budgetMessage: 'Message too big for server memory now',
+  /** The memory budget is exceeded and this socket's unsent output is among the largest held (1013). */
+  budgetOutput: 'Slow consumer, server memory full',
+} as const;
+
+/**
+ * Codes no endpoint may send (RFC 6455 7.4.1) that `ws` reports on 'close': `noStatus` when the
+ * peer's close frame carried no code, `abnormal` when the TCP connection ended with no close frame
+ * received at all. Not in CloseCode: the server never closes with them, the client never sees them
+ * from the server.
+ */
+export const ReportedCloseCode = {
+  noStatus: 1005,
+  abnormal: 1006,
 } as const;
 
 /** Every reason the server closes with: one of CloseReason, or a bad field named (`Invalid field: room`). */

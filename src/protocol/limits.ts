@@ -31,3 +31,7 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const IDEMPOTENCY_KEYS_PER_ROOM = 1000;
 /** Idempotency keys one in-process broker remembers at most, over every room. */
 export const IDEMPOTENCY_KEYS_MAX = 100_000;
+/** A socket's replay budget holds this many seconds of REPLAY_BYTES_PER_SEC: one reconnect's replay of a full room fits. */
+export const REPLAY_BURST_SECONDS = 16;
+/** Replays reading the broker at once, per instance; the rest wait their turn (realtime/replay-gate.ts). */
+export const MAX_REPLAYS_IN_FLIGHT = 16;

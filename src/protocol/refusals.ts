@@ -17,6 +17,8 @@ export type RejectReason =
   | 'not_found'
   | 'origin'
   | 'capacity'
+  /** Past the memory budget (MEMORY_BUDGET_MB): 503 until what clients make the server hold is back under it. */
+  | 'memory'
   | 'shutting_down'
   /** Host (or X-Forwarded-Host behind a trusted proxy) not in ALLOWED_HOSTS, or sent twice. */
   | 'host'
@@ -29,4 +31,14 @@ export type RejectReason =
   | AuthFailure;
 
 /** Why a plain HTTP request was refused: the `reason` label of ws_http_refused_total. */
-export type HttpRefusal = 'method' | 'host' | 'timeout' | 'headers_too_large' | 'bad_request';
+export type HttpRefusal =
+  | 'method'
+  | 'host'
+  /** Headers not complete within HTTP_HEADERS_TIMEOUT_MS (408). */
+  | 'timeout'
+  | 'headers_too_large'
+  | 'bad_request'
+  /** A new connection past MAX_HTTP_CONNECTIONS (503). */
+  | 'http_connections'
+  /** A body still arriving HTTP_BODY_TIMEOUT_MS after its headers (408). */
+  | 'body_timeout';

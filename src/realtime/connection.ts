@@ -112,7 +112,8 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
 
   function onError(this: WebSocket, err: Error & { code?: string }): void {
     const session = (this as ClientSocket).session;
-    // The code `ws` closes with for an error it found itself, so the log and metrics say what the wire says.
+    // The code `ws` closes with for an error it found itself, so the log and metrics say what the
+    // wire says; recorded as the server's close, which it is, though a peer's bytes provoked it.
     const code = wsErrorCloseCode(err) ?? CloseCode.protocolError;
     session.closing(code, err.message);
     logger.warn({ connId: session.id, code, wsError: err.code, reason: err.message }, 'protocol violation');
@@ -121,14 +122,17 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
   function onClose(this: WebSocket, code: number, reason: Buffer): void {
     const socket = this as ClientSocket;
     const session = socket.session;
+    const by = session.closedBy(code);
     const finalCode = session.closeCode || code;
-    metrics.closed(finalCode);
+    // The metric bounds a peer's code (closeCodeLabel); the line keeps it exact, for who reads one socket's story.
+    metrics.closed(finalCode, by);
     users.remove(socket);
     subscriptions.leaveAll(socket);
     logger.info(
       {
         connId: session.id,
         code: finalCode,
+        by,
         reason: session.closeReason || reason.toString(),
         durationMs: Math.round(clock.now() - session.openedAt),
         messagesIn: session.messagesIn,

@@ -56,7 +56,11 @@ function refusal(status: number, reason: RejectReason, message: string, headers?
   return { ok: false, status, reason, message, ...(headers ? { headers } : {}) };
 }
 
-export function judgeUpgrade(req: IncomingMessage, policy: UpgradePolicy, open: number, draining: boolean): Verdict {
+/** The memory budget's 503 (memory-budget.ts): its sweep runs every second and sheds load in one, so clients may retry soon. */
+export const MEMORY_REFUSAL: Verdict & { ok: false } = { ok: false, status: 503, reason: 'memory', message: 'Server memory budget exceeded, try again', headers: { 'Retry-After': '5' } };
+
+/** `memoryPressure`: the memory budget is exceeded (memory-budget.ts); a new socket would only add to it. */
+export function judgeUpgrade(req: IncomingMessage, policy: UpgradePolicy, open: number, draining: boolean, memoryPressure = false): Verdict {
   if (hostRepeated(req)) return refusal(400, 'host', 'Bad Request: more than one Host header');
   if (!hostAllowed(requestHost(req, policy.trustProxy), policy.allowedHosts)) return refusal(421, 'host', 'Misdirected Request: unknown host');
   if (pathOf(req.url) !== WS_PATH) return refusal(404, 'not_found', 'Not Found');
@@ -66,5 +70,6 @@ export function judgeUpgrade(req: IncomingMessage, policy: UpgradePolicy, open: 
   if (!originAllowed(originOf(req), req, policy)) return refusal(403, 'origin', 'Origin not allowed');
   if (draining) return refusal(503, 'shutting_down', 'Server shutting down');
   if (open >= policy.maxConnections) return refusal(503, 'capacity', 'Too many connections');
+  if (memoryPressure) return MEMORY_REFUSAL;
   return ACCEPT;
 }

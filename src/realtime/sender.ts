@@ -7,8 +7,8 @@ import type { OutboundType } from '../protocol/messages.ts';
 import { BatchQueue, wireOf, type Batch } from './batch.ts';
 import { textFrame, type Frame } from './frame.ts';
 import type { ClientSocket } from './session.ts';
-import type { SlowConsumerPolicy } from './slow-consumer.ts';
-import { directSocket } from './ws-internals.ts';
+import { QUEUED_WRITE_BYTES, type SlowConsumerPolicy } from './slow-consumer.ts';
+import { directSocket, tcpSocketOf } from './ws-internals.ts';
 
 export interface Sender {
   /** Writes one frame now; returns false if the socket was not open or was just closed as a slow consumer. */
@@ -27,19 +27,37 @@ export interface Sender {
   write(socket: ClientSocket, frame: Frame): boolean;
   /** Starts the close handshake; the server's `closeTimeout` destroys the TCP socket if the peer never answers. */
   close(socket: ClientSocket, code: number, reason: CloseReasonText): void;
+  /**
+   * Closes a socket whose peer is not reading: the close is recorded as by `close` (the log and
+   * metrics say 1013), and the TCP connection reset at once, since the close frame would sit behind
+   * output the peer does not read. Destroyed normally, the kernel would keep the unsent bytes of the
+   * orphaned connection for minutes, probing a peer that reads nothing; a reset frees them now. The
+   * peer sees the connection reset (1006), as it would have after `closeTimeout` anyway.
+   */
+  closeStalled(socket: ClientSocket, code: number, reason: CloseReasonText): void;
 }
 
 const TEXT = { binary: false } as const;
 
-export function createSender(metrics: Metrics, slow: SlowConsumerPolicy): Sender {
+function ignore(): void {}
+
+/** `held`: told of output written, and whether it was left queued (the memory budget adds it up between its sweeps). */
+export function createSender(metrics: Metrics, slow: SlowConsumerPolicy, held: (bytes: number, queued: boolean) => void = ignore): Sender {
   const queue = new BatchQueue(flush);
   let flushing = false;
 
   function close(socket: ClientSocket, code: number, reason: CloseReasonText): void {
     flush();
+    // Not open: the peer's close frame came first (or ours went already), and the close is theirs.
     if (socket.readyState !== WebSocket.OPEN) return;
+    // Recorded before `ws` sends it: this, not `ws`'s handshake state, makes the close the server's.
     socket.session.closing(code, reason);
     socket.close(code, reason);
+  }
+
+  function closeStalled(socket: ClientSocket, code: number, reason: CloseReasonText): void {
+    close(socket, code, reason);
+    tcpSocketOf(socket)?.resetAndDestroy();
   }
 
   /** One frame to one socket, then the slow-consumer check. */
@@ -49,8 +67,10 @@ export function createSender(metrics: Metrics, slow: SlowConsumerPolicy): Sender
     if (direct) direct.write(frame.wire);
     else socket.send(frame.payload, TEXT);
     socket.session.messagesOut++;
-    if (!slow.exceeded(socket)) return true;
-    close(socket, CloseCode.tryAgainLater, CloseReason.slowConsumer);
+    const queued = socket.bufferedAmount > 0;
+    held(queued ? frame.wire.length + QUEUED_WRITE_BYTES : frame.wire.length, queued);
+    if (!queued || !slow.exceeded(socket)) return true;
+    closeStalled(socket, CloseCode.tryAgainLater, CloseReason.slowConsumer);
     return false;
   }
 
@@ -62,8 +82,10 @@ export function createSender(metrics: Metrics, slow: SlowConsumerPolicy): Sender
       if (socket.readyState !== WebSocket.OPEN) continue;
       const direct = directSocket(socket);
       // The whole batch in one write when it cannot take the socket past its limit...
-      if (direct && socket.bufferedAmount + all.length <= slow.maxBufferedBytes) {
+      if (direct && slow.outputCost(socket) + all.length + QUEUED_WRITE_BYTES <= slow.maxBufferedBytes) {
         direct.write(all);
+        const queued = socket.bufferedAmount > 0;
+        held(queued ? all.length + QUEUED_WRITE_BYTES : all.length, queued);
         socket.session.messagesOut += frames.length;
         whole++;
         continue;
@@ -108,5 +130,6 @@ export function createSender(metrics: Metrics, slow: SlowConsumerPolicy): Sender
     flush,
     write,
     close,
+    closeStalled,
   };
 }

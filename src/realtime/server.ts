@@ -14,20 +14,24 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
 import { MAX_FRAGMENTS } from '../protocol/limits.ts';
-import { judgeUpgrade } from './gateway.ts';
+import { judgeUpgrade, MEMORY_REFUSAL } from './gateway.ts';
 import { createHeartbeat } from './heartbeat.ts';
+import { createKernelQueues } from './kernel-queues.ts';
+import { createMemoryBudget, type MemoryBudget, type MemoryHolder } from './memory-budget.ts';
 import { rateLimitedWarn } from '../log/rate-limited.ts';
 import { createConnectionHandlers, denySocket, refuseSocket } from './connection.ts';
 import type { FeatureDeps, FeatureFactory } from './features/feature.ts';
 import { FEATURES } from './features/index.ts';
 import { createRegistry } from './features/registry.ts';
 import { createRooms } from './rooms.ts';
+import { createReplayGate } from './replay-gate.ts';
 import { createSender } from './sender.ts';
 import { ClientSocket } from './session.ts';
 import { createSlowConsumerPolicy } from './slow-consumer.ts';
 import { createSubscriptions } from './subscriptions.ts';
 import { createUpgradeRefusals } from './upgrade-refusals.ts';
 import { createUsers } from './users.ts';
+import { tcpSocketOf } from './ws-internals.ts';
 import type { RejectReason } from '../protocol/refusals.ts';
 import type { Identity } from '../auth/identity.ts';
 import { inRoomSet } from '../protocol/rooms.ts';
@@ -43,7 +47,10 @@ export type RealtimeConfig = Pick<
   | 'maxMessageBytes'
   | 'maxConnections'
   | 'rateLimitPerSec'
+  | 'replayBytesPerSec'
   | 'maxBufferedBytes'
+  | 'slowConsumerMs'
+  | 'memoryBudgetBytes'
   | 'allowedOrigins'
   | 'trustProxy'
   | 'allowedHosts'
@@ -62,12 +69,16 @@ export interface RealtimeDeps {
   verifyToken?: VerifyToken;
   /** The features the server speaks. Default: every registered one (features/index.ts). */
   features?: readonly FeatureFactory[];
+  /** Told when an upgrade completes: the socket is no longer a plain HTTP connection (MAX_HTTP_CONNECTIONS). */
+  onUpgraded?: (socket: Duplex) => void;
 }
 
 export interface Realtime {
   /** For the HTTP server's 'upgrade' event. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   openConnections(): number;
+  /** The memory budget: `pressure()` is why /readyz answers 503 while it is exceeded; parts that hold memory for clients report it. */
+  readonly memory: MemoryHolder;
   start(): void;
   /** Refuses new sockets, closes open ones with 1001 and waits for them up to `timeoutMs`, then destroys the rest. */
   drain(timeoutMs: number): Promise<void>;
@@ -93,7 +104,10 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
   const refusals = createUpgradeRefusals(logger, metrics, config.refusalLogPerSec, config.trustProxy);
   wss.on('wsClientError', refusals.wsClientError);
   const clients = wss.clients as Set<ClientSocket>;
-  const sender = createSender(metrics, createSlowConsumerPolicy(config.maxBufferedBytes, logger));
+  const slow = createSlowConsumerPolicy(config.maxBufferedBytes, logger, config.slowConsumerMs);
+  // The budget closes through the sender, and the sender tells it of output left queued.
+  const queued: { to: MemoryBudget['grew'] } = { to: () => {} };
+  const sender = createSender(metrics, slow, (bytes, held) => queued.to(bytes, held));
   // Presence goes through the broker, which counts the room over every instance; with identities
   // it also keeps who is there, for the server API.
   const identityMode = deps.verifyToken !== undefined;
@@ -101,9 +115,12 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     broker.presence(room, members.size, identityMode ? [...members].map(({ session }) => ({ sub: session.identity?.sub ?? '', name: session.name })) : undefined);
   });
   const users = createUsers();
-  const subscriptions = createSubscriptions({ broker, rooms, sender, logger, isLatest: (room) => inRoomSet(config.latestRooms, room) });
+  const gate = createReplayGate({ bytesPerSec: config.replayBytesPerSec, now: () => clock.now() });
+  const subscriptions = createSubscriptions({ broker, rooms, sender, logger, gate, isLatest: (room) => inRoomSet(config.latestRooms, room) });
   // Refusals that keep a socket open (denials, bad token refreshes) share the refusal log's rate.
   const refusalWarn = rateLimitedWarn(logger, config.refusalLogPerSec);
+  const memory = createMemoryBudget({ limitBytes: config.memoryBudgetBytes, sockets: () => clients, slow, sender, kernel: createKernelQueues(), logger, warn: refusalWarn, metrics, clock });
+  queued.to = memory.grew;
   const featureDeps: FeatureDeps = {
     broker,
     rooms,
@@ -118,6 +135,7 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     deny: (socket, reason, room) => denySocket(refusalWarn, sender, socket, reason, room),
     warn: refusalWarn,
     refuse: (socket, code, reason) => refuseSocket(logger, sender, socket, code, reason),
+    memory,
   };
   const registry = createRegistry((deps.features ?? FEATURES).map((make) => make(featureDeps)));
   const heartbeat = createHeartbeat({
@@ -161,7 +179,12 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
   }
 
   function accept(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | undefined): void {
-    wss.handleUpgrade(req, socket, head, (ws) => open(ws as ClientSocket, req, draining, identity));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      deps.onUpgraded?.(socket);
+      // What arrives may be kept (a fragment): the budget adds it up between its sweeps.
+      tcpSocketOf(ws)?.on('data', memory.countIncoming);
+      open(ws as ClientSocket, req, draining, identity);
+    });
   }
 
   /** Identity mode: the token decides, after the cheap checks; the socket may be gone by the time it has. */
@@ -170,6 +193,8 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
       (identity) => {
         if (socket.destroyed) return;
         if (draining) return refuse(req, socket, 503, 'shutting_down', 'Server shutting down');
+        // The budget may have been exceeded while the token was checked.
+        if (memory.pressure() !== undefined) return refusals.refuse(req, socket, MEMORY_REFUSAL);
         accept(req, socket, head, identity);
       },
       (err: unknown) => {
@@ -185,16 +210,21 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     handleUpgrade(req, socket, head) {
       // A client that resets mid-handshake must cost this one socket, never the process.
       socket.on('error', ignore);
-      const verdict = judgeUpgrade(req, config, clients.size, draining);
-      if (!verdict.ok) return refuse(req, socket, verdict.status, verdict.reason, verdict.message);
+      const verdict = judgeUpgrade(req, config, clients.size, draining, memory.pressure() !== undefined);
+      if (!verdict.ok) return refuse(req, socket, verdict.status, verdict.reason, verdict.message, verdict.headers);
       if (deps.verifyToken) return authenticate(deps.verifyToken, req, socket, head);
       accept(req, socket, head, undefined);
     },
     openConnections: () => clients.size,
-    start: () => heartbeat.start(),
+    memory,
+    start() {
+      heartbeat.start();
+      memory.start();
+    },
     async drain(timeoutMs) {
       draining = true;
       heartbeat.stop();
+      memory.stop();
       registry.stop();
       for (const socket of clients) sender.close(socket, CloseCode.goingAway, CloseReason.shuttingDown);
       const deadline = Date.now() + timeoutMs;

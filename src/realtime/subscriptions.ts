@@ -10,6 +10,7 @@ import { CloseCode, CloseReason } from '../protocol/close.ts';
 import { compareIdText } from '../protocol/ids.ts';
 import { encode, type UnsubscribeReason } from '../protocol/messages.ts';
 import { wireRoom } from '../protocol/rooms.ts';
+import type { ReplayGate } from './replay-gate.ts';
 import type { Rooms } from './rooms.ts';
 import type { Sender } from './sender.ts';
 import type { ClientSocket } from './session.ts';
@@ -46,6 +47,8 @@ export interface SubscriptionsOptions {
   logger: Logger;
   /** Latest-value rooms (LATEST_ROOMS): every subscribe gets the newest message, with or without `since`. */
   isLatest(room: string): boolean;
+  /** Prices replays per socket and bounds them per instance. */
+  gate: ReplayGate;
 }
 
 interface Pending {
@@ -55,7 +58,7 @@ interface Pending {
 }
 
 export function createSubscriptions(options: SubscriptionsOptions): Subscriptions {
-  const { broker, rooms, sender, logger, isLatest } = options;
+  const { broker, rooms, sender, logger, isLatest, gate } = options;
   /** Pending subscribes by room, for `heard`. */
   const byRoom = new Map<string, Set<Pending>>();
   /** Pending subscribes by socket and room: at most one per (socket, room), the newest. */
@@ -102,10 +105,15 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     let mine = bySocket.get(socket);
     if (!mine) bySocket.set(socket, (mine = new Map()));
     mine.set(room, pending);
+    return pending;
+  }
+
+  /** From now on the room's live messages are kept for `pending`: called just before the broker is asked. */
+  function listen(pending: Pending): void {
+    const { room } = pending;
     let waiting = byRoom.get(room);
     if (!waiting) byRoom.set(room, (waiting = new Set()));
     waiting.add(pending);
-    return pending;
   }
 
   /** The newest kept message of a latest-value room (its history after '0' is its one message). */
@@ -115,7 +123,8 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     return { ...newest, truncated: false };
   }
 
-  function finish(socket: ClientSocket, pending: Pending, since: string | undefined, history: History, answer: Answer): void {
+  /** Answers the subscribe; returns the bytes of history sent, which the socket's replay budget pays. */
+  function finish(socket: ClientSocket, pending: Pending, since: string | undefined, history: History, answer: Answer): number {
     const { session } = socket;
     const { room } = pending;
     const onWire = wireRoom(room);
@@ -127,12 +136,16 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     // `since`): then the history is all new to the client and only repeats among it are dropped.
     // A latest-value room's newest message is sent whatever `since` says.
     let last: string | undefined = history.truncated || isLatest(room) ? undefined : since;
-    for (const message of [...history.messages, ...pending.live]) {
+    let replayed = 0;
+    for (const [i, message] of [...history.messages, ...pending.live].entries()) {
       if (last !== undefined && compareIdText(message.id, last) <= 0) continue;
-      sender.sendNow(socket, encode({ type: 'message', ...message, room: onWire }), 'message');
+      const frame = encode({ type: 'message', ...message, room: onWire });
+      sender.sendNow(socket, frame, 'message');
+      if (i < history.messages.length) replayed += frame.length;
       last = message.id;
     }
     rooms.enter(socket, room);
+    return replayed;
   }
 
   async function subscribe(socket: ClientSocket, room: string, since: string | undefined, answer: Answer): Promise<void> {
@@ -144,20 +157,32 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     session.follows.add(room);
     session.current = room;
     const pending = start(socket, room);
+    const wanted = (): boolean => bySocket.get(socket)?.get(room) === pending && socket.readyState === WebSocket.OPEN;
+    // Only a replay waits at the gate; without `since` the broker is asked at once.
+    const replays = since !== undefined || isLatest(room);
+    const release = replays ? await gate.enter(session, wanted) : () => {};
+    // Superseded or closed while it waited: never read (whoever superseded it cleaned up).
+    if (!release) return;
+    listen(pending);
     let history: History;
     try {
       history = await fetch(room, since);
     } catch (err) {
+      release();
       if (bySocket.get(socket)?.get(room) !== pending) return;
       forget(socket, room);
       logger.warn({ err, connId: session.id, room }, 'history unavailable');
       sender.close(socket, CloseCode.tryAgainLater, CloseReason.historyUnavailable);
       return;
     }
+    release();
     // Closed, unsubscribed, or subscribed again meanwhile: the newer request decides.
     if (bySocket.get(socket)?.get(room) !== pending) return;
     stop(socket, room);
-    if (socket.readyState === WebSocket.OPEN) finish(socket, pending, since, history, answer);
+    if (socket.readyState === WebSocket.OPEN) {
+      const replayed = finish(socket, pending, since, history, answer);
+      if (replays) gate.charge(session, replayed);
+    }
   }
 
   function unsubscribe(socket: ClientSocket, room: string, reason: UnsubscribeReason | undefined): boolean {

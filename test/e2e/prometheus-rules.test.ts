@@ -79,11 +79,17 @@ describe('Prometheus config and alerting rules (promtool)', () => {
     assert.match(expr('SocketshipDown'), /absent\(up\{job="socketship"\} == 1\)/);
     assert.match(expr('SocketshipNotReady'), /ws_ready/);
     assert.match(expr('SocketshipProxyHealthCheckFailing'), /socketship_proxy_health_check/);
-    for (const code of ['1006', '1011', '1013', '4000']) assert.match(expr('SocketshipCloseCodeSpike'), new RegExp(code));
+    for (const code of ['1011', '1013', '4000']) assert.match(expr('SocketshipCloseCodeSpike'), new RegExp(code));
     assert.match(expr('SocketshipSlowConsumers'), /code="1013"/);
+    // Issue #22: a client chooses its own close code, and hangs up (1006) at will: alerts count the server's closes only.
+    for (const rule of alerts()) {
+      for (const selector of rule.expr.matchAll(/ws_closes_total(\{[^}]*\})?/g)) assert.match(selector[1] ?? '', /\bby="server"/, `${rule.alert}: ${selector[0]} counts closes the server did not choose`);
+    }
     assert.match(expr('SocketshipReconnectStorm'), /ws_connections_opened_total/);
     assert.match(expr('SocketshipCertificateExpiringSoon'), /socketship_tls_certificate_expiry_timestamp_seconds/);
     assert.match(expr('SocketshipMemoryGrowth'), /process_resident_memory_bytes/);
+    // Issue #22: the memory budget, exceeded again and again or nearly full.
+    assert.match(expr('SocketshipMemoryBudgetPressure'), /ws_memory_budget_exceeded_total[\s\S]*ws_memory_held_bytes[\s\S]*ws_memory_budget_bytes/);
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
     for (const name of byName.keys()) assert.match(readme, new RegExp(`\`${name}\``), `README does not explain ${name}`);
   });

@@ -68,7 +68,7 @@ describe('compose scale: rolling restart under chat load', () => {
     if (tools) await docker(tools, ['image', 'rm', appImage], { allowFailure: true });
   }, { timeout: 180_000 });
 
-  it('Redis runs bounded: maxmemory with volatile-lru eviction, as user redis, read-only, no capability', async () => {
+  it('Redis runs bounded: maxmemory with volatile-lru eviction, a client output buffer limit, as user redis, read-only, no capability', async () => {
     try {
       assert.ok(project);
       const id = await project.containerId('redis');
@@ -76,6 +76,8 @@ describe('compose scale: rolling restart under chat load', () => {
       const get = (key: string): string | undefined => config[config.indexOf(key) + 1];
       assert.equal(get('maxmemory'), String(256 * 1024 * 1024));
       assert.equal(get('maxmemory-policy'), 'volatile-lru');
+      const buffers = (await docker(tools, ['exec', id, 'redis-cli', 'CONFIG', 'GET', 'client-output-buffer-limit'])).stdout;
+      assert.match(buffers, /normal 67108864 16777216 60/, 'a reader that does not keep up cannot fill Redis');
       const status = (await docker(tools, ['exec', id, 'sh', '-c', 'id -un; grep -E "^(CapEff|NoNewPrivs)" /proc/1/status'])).stdout;
       assert.match(status, /^redis\n/);
       assert.match(status, /CapEff:\s+0+\n/);

@@ -149,7 +149,7 @@ test('a token that expires while the socket is open closes it with 4001 Token ex
   const closed = await Promise.race([short.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no 4001 within 5 s')), 5000))]);
   assert.deepEqual(closed, { code: 4001, reason: 'Token expired' });
   assert.ok(Date.now() - started >= 900, 'not before the token expired');
-  assert.equal(metricValue(await fetchMetrics(s), 'ws_closes_total', { code: '4001' }), 1);
+  assert.equal(metricValue(await fetchMetrics(s), 'ws_closes_total', { code: '4001', by: 'server' }), 1);
   other.send({ type: 'say', text: 'unaffected' });
   await other.nextOf('message', 2000, (m) => m.text === 'unaffected');
   other.close();

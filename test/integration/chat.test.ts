@@ -130,7 +130,7 @@ test('a slow consumer is closed with 1013 and freed, without holding up the othe
     if (i % 200 === 199) await sleep(5);
   }
   await eventually(() => received === total, 20_000, 'the fast client to get every message');
-  await eventually(async () => metricValue(await fetchMetrics(s), 'ws_closes_total', { code: '1013' }) === 1, 5000, 'a 1013 close');
+  await eventually(async () => metricValue(await fetchMetrics(s), 'ws_closes_total', { code: '1013', by: 'server' }) === 1, 5000, 'a 1013 close by the server');
   await eventually(() => s.app.server.listening && s.logs.some((l) => l.msg === 'slow consumer closed'), 1000, 'slow consumer log');
   await eventually(async () => metricValue(await fetchMetrics(s), 'ws_connections_open') === 1, 3000, 'the slow socket to be freed');
   const warn = s.logs.find((l) => l.msg === 'slow consumer closed')!;

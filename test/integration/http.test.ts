@@ -125,7 +125,7 @@ test('/metrics is Prometheus text whose values follow sockets opening and closin
   a.ws.close(1000);
   await a.closed;
   await eventually(async () => metricValue((text = await fetchMetrics(s)), 'ws_connections_open') === 1, 2000);
-  assert.equal(metricValue(text, 'ws_closes_total', { code: '1000' }), 1);
+  assert.equal(metricValue(text, 'ws_closes_total', { code: '1000', by: 'client' }), 1);
   b.close();
 });
 

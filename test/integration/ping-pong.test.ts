@@ -58,7 +58,7 @@ test('a message over MAX_MESSAGE_BYTES closes with 1009, even when fragmented', 
   for (let i = 0; i < 3; i++) pieces.send('x'.repeat(500), { fin: false });
   pieces.send('x', { fin: true });
   assert.equal((await pieces.closed).code, 1009);
-  await eventually(async () => metricValue(await fetchMetrics(s), 'ws_closes_total', { code: '1009' }) === 2, 2000, 'closes by code 1009');
+  await eventually(async () => metricValue(await fetchMetrics(s), 'ws_closes_total', { code: '1009', by: 'server' }) === 2, 2000, 'closes by code 1009, the server\'s');
 });
 
 test('invalid UTF-8 closes with 1007', async () => {

@@ -74,7 +74,7 @@ describe('telemetry to Application Insights (real exporter, local ingestion stan
     const positive = (name: string, where: (p: Record<string, string>) => boolean = () => true) =>
       ingestion.waitFor((e) => metric(e)?.name === name && (metric(e)?.value ?? 0) > 0 && where(props(e)), `${name} > 0`);
     await positive('ws_connections_opened_total');
-    await positive('ws_closes_total', (p) => p.code === '4000');
+    await positive('ws_closes_total', (p) => p.code === '4000' && p.by === 'client');
     await positive('ws_messages_in_total', (p) => p.type === 'join');
     await positive('ws_messages_out_total', (p) => p.type === 'ping');
     await positive('ws_ping_rtt_seconds_count');

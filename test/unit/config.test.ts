@@ -18,6 +18,8 @@ test('defaults match the documented values', () => {
   assert.deepEqual(c.allowedOrigins, { kind: 'same-origin' });
   assert.equal(c.trustProxy, false);
   assert.equal(c.shutdownTimeoutMs, 10000);
+  assert.equal(c.jwksMaxStaleMs, 3_600_000);
+  assert.equal(parseConfig({ JWKS_MAX_STALE_MS: '0' }).jwksMaxStaleMs, 0);
 });
 
 test('an empty variable means the default', () => {
@@ -53,6 +55,9 @@ const bad: [string, string][] = [
   ['ALLOWED_ORIGINS', 'https://example.com/path'],
   ['TRUST_PROXY', 'maybe'],
   ['SHUTDOWN_TIMEOUT_MS', 'never'],
+  ['JWKS_MAX_STALE_MS', '1h'],
+  ['JWKS_MAX_STALE_MS', '-1'],
+  ['JWKS_MAX_STALE_MS', '604800001'],
 ];
 for (const [name, value] of bad) {
   test(`${name}=${value} is refused with the variable's name and value`, () => {

@@ -41,3 +41,30 @@ test('http refusals, API requests and readiness are counted under their names', 
   ready = false;
   assert.match(await metrics.registry.metrics(), /^ws_ready 0$/m);
 });
+
+test("closes are counted by code and by who chose it; a peer's codes outside the server's table as `other`", async () => {
+  const metrics = createMetrics({ processMetrics: false });
+  for (const [code, by] of [[4000, 'server'], [4000, 'client'], [1006, 'network'], [1005, 'client'], [4999, 'client'], [3000, 'client'], [1012, 'client']] as const) {
+    metrics.connectionOpened();
+    metrics.closed(code, by);
+  }
+  const text = await metrics.registry.metrics();
+  const series = [...text.matchAll(/^ws_closes_total\{(.*)\} (\d+)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+  assert.deepEqual(series, ['code="1005",by="client" 1', 'code="1006",by="network" 1', 'code="4000",by="client" 1', 'code="4000",by="server" 1', 'code="other",by="client" 3']);
+  assert.match(text, /^ws_connections_open 0$/m);
+});
+
+test('JWKS fetches are counted by outcome; the staleness of the keys in use is read at scrape time', async () => {
+  const metrics = createMetrics({ processMetrics: false });
+  assert.match(await metrics.registry.metrics(), /^ws_jwks_stale_seconds 0$/m);
+  let stale = 0;
+  metrics.reportJwksStaleness(() => stale);
+  metrics.jwksFetch('ok');
+  metrics.jwksFetch('http_error');
+  metrics.jwksFetch('http_error');
+  stale = 12.5;
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^ws_jwks_fetches_total\{outcome="ok"\} 1$/m);
+  assert.match(text, /^ws_jwks_fetches_total\{outcome="http_error"\} 2$/m);
+  assert.match(text, /^ws_jwks_stale_seconds 12.5$/m);
+});

@@ -17,6 +17,7 @@ import { createRooms } from '../../src/realtime/rooms.ts';
 import { createSender } from '../../src/realtime/sender.ts';
 import { createSlowConsumerPolicy } from '../../src/realtime/slow-consumer.ts';
 import { createSubscriptions } from '../../src/realtime/subscriptions.ts';
+import { createReplayGate } from '../../src/realtime/replay-gate.ts';
 import { createUsers } from '../../src/realtime/users.ts';
 import { createReact } from '../fixtures/react-feature.ts';
 import { typeOf, VALID_PAYLOADS } from '../helpers/payloads.ts';
@@ -28,7 +29,8 @@ function featureDeps(): FeatureDeps {
   const sender = createSender(createMetrics({ processMetrics: false }), createSlowConsumerPolicy(1 << 20, logger));
   const rooms = createRooms(sender, () => {});
   const warn = rateLimitedWarn(logger, 10);
-  const subscriptions = createSubscriptions({ broker, rooms, sender, logger, isLatest: () => false });
+  const gate = createReplayGate({ bytesPerSec: 16384, now: () => systemClock.now() });
+  const subscriptions = createSubscriptions({ broker, rooms, sender, logger, gate, isLatest: () => false });
   return {
     broker,
     rooms,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { directSocket, tcpSocketOf, wsErrorCloseCode } from '../../src/realtime/ws-internals.ts';
+import { directSocket, kernelAccepted, partialFragments, partialMessageBytes, queuedWrites, tcpSocketOf, wsErrorCloseCode } from '../../src/realtime/ws-internals.ts';
 
 async function pair(): Promise<{ server: WebSocket; client: WebSocket; port: number; wss: WebSocketServer; done(): Promise<void> }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 1024 });
@@ -75,6 +75,45 @@ test('tcpSocketOf: the TCP socket under a ws client (tests pause it to play a pe
     const tcp = tcpSocketOf(p.client);
     assert.ok(tcp instanceof Socket, 'ws internals changed (_socket): update tcpSocketOf()');
     assert.equal(tcp.remotePort, p.port);
+  } finally {
+    await p.done();
+  }
+});
+
+test('partialMessageBytes, partialFragments: an unfinished fragmented message is read from ws\'s receiver', async () => {
+  const p = await pair();
+  try {
+    assert.equal(partialMessageBytes(p.server), 0);
+    // Two text fragments of 100 bytes (masked with a zero key), no FIN, then a frame cut short.
+    const fragment = (opcode: number, n: number): Buffer => Buffer.concat([Buffer.from([opcode, 0x80 | n, 0, 0, 0, 0]), Buffer.alloc(n, 0x61)]);
+    const cut = fragment(0x00, 100).subarray(0, 56);
+    tcpSocketOf(p.client)!.write(Buffer.concat([fragment(0x01, 100), fragment(0x00, 100), cut]));
+    const deadline = Date.now() + 2000;
+    while (partialMessageBytes(p.server) < 250 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(partialMessageBytes(p.server), 200 + 50, 'ws internals changed (_receiver._messageLength, _bufferedBytes): update partialMessageBytes()');
+    assert.equal(partialFragments(p.server), 2, 'ws internals changed (_receiver._fragments): update partialFragments()');
+  } finally {
+    await p.done();
+  }
+});
+
+test('queuedWrites, kernelAccepted: writes queued behind a peer that reads nothing, and what the kernel took', async () => {
+  const p = await pair();
+  try {
+    tcpSocketOf(p.client)!.pause();
+    const tcp = tcpSocketOf(p.server)!;
+    const accepted0 = kernelAccepted(p.server);
+    assert.equal(typeof accepted0, 'number', 'Node internals changed (_handle.bytesWritten, writeQueueSize): update kernelAccepted()');
+    const chunk = Buffer.alloc(64 * 1024);
+    // Far past what loopback buffers hold (a few MB), so writes queue in user space.
+    for (let i = 0; i < 400; i++) tcp.write(chunk);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(queuedWrites(p.server) > 10, `Node internals changed (_writableState.buffered, bufferedIndex): update queuedWrites() (${queuedWrites(p.server)})`);
+    const accepted = kernelAccepted(p.server)!;
+    assert.ok(accepted > accepted0! && accepted < 400 * chunk.length, `kernel took ${accepted} bytes`);
+    // Written but not taken: what the Writable queues plus what libuv still holds of the write in flight.
+    const waiting = tcp.bytesWritten - accepted;
+    assert.ok(waiting > 0 && waiting <= tcp.writableLength, `${waiting} bytes waiting, writableLength ${tcp.writableLength}`);
   } finally {
     await p.done();
   }

@@ -184,6 +184,8 @@ export function createApi(options: ApiOptions): ApiHandler {
   return (req, res, path) => {
     const started = performance.now();
     void answer(req, path).then(({ route, outcome }) => {
+      // The body deadline answered 408 (counted and logged as a refused request) before the body came.
+      if (res.headersSent) return;
       options.metrics.apiRequest(route, outcome.status);
       const line = { method: req.method, route, status: outcome.status, ms: Math.round(performance.now() - started) };
       if (outcome.status >= 400) warnRefused({ ...line, reason: (outcome.body as { reason?: string }).reason }, 'api request refused');

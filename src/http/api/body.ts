@@ -32,6 +32,9 @@ export function readJsonObject(req: IncomingMessage, max = API_BODY_MAX_BYTES): 
       } else chunks.push(chunk);
     });
     req.on('error', () => finish({ ok: false, reason: 'body not received' }));
+    // Closed before its end: the connection went, or the body deadline answered 408 and closed it
+    // (then no 'error' comes, and without this the call would wait forever).
+    req.on('close', () => finish({ ok: false, reason: 'body not received' }));
     req.on('end', () => {
       let value: unknown;
       try {

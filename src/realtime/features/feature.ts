@@ -13,6 +13,7 @@ import type { Warn } from '../../log/rate-limited.ts';
 import type { ErrorReason } from '../../protocol/messages.ts';
 import type { Parsed, Refusal } from '../../protocol/parse.ts';
 import { personalRoom, PERSONAL_ROOM } from '../../protocol/rooms.ts';
+import type { MemoryHolder } from '../memory-budget.ts';
 import type { Rooms } from '../rooms.ts';
 import type { Sender } from '../sender.ts';
 import type { ClientSocket, Session } from '../session.ts';
@@ -65,6 +66,12 @@ export interface FeatureDeps {
   deny(socket: ClientSocket, reason: ErrorReason, room?: string): void;
   /** A refusal that closes the socket: the close code and reason, one log line. */
   refuse(socket: ClientSocket, code: number, reason: CloseReasonText): void;
+  /**
+   * The memory budget (MEMORY_BUDGET_MB): a feature that holds memory on a client's behalf beyond
+   * one message (a replay, a batch) reports it with `hold`/`release`, and may refuse new work while
+   * `pressure()` says why. Always given by the realtime server; optional for features' own tests.
+   */
+  memory?: MemoryHolder;
 }
 
 export type FeatureFactory = (deps: FeatureDeps) => Feature;

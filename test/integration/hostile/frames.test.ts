@@ -16,7 +16,7 @@ const MAX = 4096;
 const violation = (code: number, wsError?: string): Kind['expect'] => ({
   close: { code },
   log: { msg: 'protocol violation', code, ...(wsError ? { wsError } : {}) },
-  metric: { name: 'ws_closes_total', labels: { code: String(code) }, by: 1 },
+  metric: { name: 'ws_closes_total', labels: { code: String(code), by: 'server' }, by: 1 },
 });
 const raw = (bytes: Buffer | Buffer[]) => (s: Parameters<Kind['attack']>[0]) => rawFrames(s, bytes);
 
@@ -61,12 +61,12 @@ const FRAME_KINDS: Kind[] = [
   {
     name: 'binary frame',
     attack: raw(frame(OP.binary, 'pong')),
-    expect: { close: { code: 1003, reason: 'Unexpected message' }, log: { msg: 'protocol violation', code: 1003, binary: true }, metric: { name: 'ws_closes_total', labels: { code: '1003' }, by: 1 } },
+    expect: { close: { code: 1003, reason: 'Unexpected message' }, log: { msg: 'protocol violation', code: 1003, binary: true }, metric: { name: 'ws_closes_total', labels: { code: '1003', by: 'server' }, by: 1 } },
   },
   {
     name: 'binary message in fragments',
     attack: raw([frame(OP.binary, 'po', { fin: false }), frame(OP.continuation, 'ng')]),
-    expect: { close: { code: 1003, reason: 'Unexpected message' }, log: { msg: 'protocol violation', code: 1003 }, metric: { name: 'ws_closes_total', labels: { code: '1003' }, by: 1 } },
+    expect: { close: { code: 1003, reason: 'Unexpected message' }, log: { msg: 'protocol violation', code: 1003 }, metric: { name: 'ws_closes_total', labels: { code: '1003', by: 'server' }, by: 1 } },
   },
 ];
 

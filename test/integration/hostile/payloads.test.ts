@@ -14,7 +14,7 @@ const server = serverPool({ pingIntervalMs: 200, pongTimeoutMs: 2000, rateLimitP
 const refused = (reason: string): Kind['expect'] => ({
   close: { code: 1008, reason },
   log: { msg: 'protocol violation', code: 1008, reason },
-  metric: { name: 'ws_closes_total', labels: { code: '1008' }, by: 1 },
+  metric: { name: 'ws_closes_total', labels: { code: '1008', by: 'server' }, by: 1 },
 });
 const send = (...data: (string | Record<string, unknown>)[]) => (s: TestServer) => textFrames(s, data);
 const join = (fields: Record<string, unknown>) => send({ type: 'join', room: 'r', name: 'n', ...fields });
@@ -100,12 +100,12 @@ const PAYLOAD_KINDS: Kind[] = [
   {
     name: 'ping control-frame flood',
     attack: flood(() => frame(OP.ping, 'x')),
-    expect: { close: { code: 1008, reason: 'Rate limit exceeded' }, log: { msg: 'protocol violation', reason: 'Rate limit exceeded', control: true }, metric: { name: 'ws_closes_total', labels: { code: '1008' }, by: 1 } },
+    expect: { close: { code: 1008, reason: 'Rate limit exceeded' }, log: { msg: 'protocol violation', reason: 'Rate limit exceeded', control: true }, metric: { name: 'ws_closes_total', labels: { code: '1008', by: 'server' }, by: 1 } },
   },
   {
     name: 'unsolicited pong control-frame flood',
     attack: flood(() => frame(OP.pong, 'y')),
-    expect: { close: { code: 1008, reason: 'Rate limit exceeded' }, log: { msg: 'protocol violation', reason: 'Rate limit exceeded', control: true }, metric: { name: 'ws_closes_total', labels: { code: '1008' }, by: 1 } },
+    expect: { close: { code: 1008, reason: 'Rate limit exceeded' }, log: { msg: 'protocol violation', reason: 'Rate limit exceeded', control: true }, metric: { name: 'ws_closes_total', labels: { code: '1008', by: 'server' }, by: 1 } },
   },
   {
     name: 'a future since: answered, not refused',

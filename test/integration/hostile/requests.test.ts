@@ -87,7 +87,7 @@ const REQUEST_KINDS: Kind[] = [
   {
     name: 'half-open: a socket that never answers a ping',
     attack: async (s) => ({ close: await (await attacker(s)).closed }),
-    expect: { close: { code: 4000, reason: 'Pong timeout' }, log: { msg: 'socket closed', level: 'info', code: 4000 }, metric: { name: 'ws_closes_total', labels: { code: '4000' }, by: 1 } },
+    expect: { close: { code: 4000, reason: 'Pong timeout' }, log: { msg: 'socket closed', level: 'info', code: 4000, by: 'server' }, metric: { name: 'ws_closes_total', labels: { code: '4000', by: 'server' }, by: 1 } },
   },
 ];
 

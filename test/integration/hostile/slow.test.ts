@@ -31,7 +31,7 @@ const SLOW_CONSUMER: Kind = {
     const line = closed();
     return { close: { code: Number(line?.code), reason: String(line?.reason) } };
   },
-  expect: { close: { code: 1013, reason: 'Slow consumer' }, log: { msg: 'slow consumer closed' }, metric: { name: 'ws_closes_total', labels: { code: '1013' }, by: 1 } },
+  expect: { close: { code: 1013, reason: 'Slow consumer' }, log: { msg: 'slow consumer closed' }, metric: { name: 'ws_closes_total', labels: { code: '1013', by: 'server' }, by: 1 } },
 };
 
 test('hostile slow consumer: closed with 1013, logged and counted, the witness unharmed', async (t) => {
