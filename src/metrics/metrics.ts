@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { CloseCode, ReportedCloseCode } from '../protocol/close.ts';
 import type { InboundType, OutboundType } from '../protocol/messages.ts';
 import type { HttpRefusal, RejectReason } from '../protocol/refusals.ts';
+import { createEventMetrics, type EventMetrics } from './events.ts';
 
 export type { HttpRefusal, InboundType, OutboundType, RejectReason };
 
@@ -82,7 +83,7 @@ export function closeCodeLabel(code: number, by: ClosedBy): string {
 }
 
 /** Counters the hot paths touch: plain additions, read into prom-client only when /metrics is scraped. */
-export interface Metrics extends BrokerMetrics, JwksMetrics, MemoryMetrics {
+export interface Metrics extends BrokerMetrics, JwksMetrics, MemoryMetrics, EventMetrics {
   readonly registry: Registry;
   connectionOpened(): void;
   /** A socket that was opened has closed with `code` (the code on the wire), ended by `by`. */
@@ -195,6 +196,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   return {
     registry,
+    ...createEventMetrics(registry, p),
     connectionOpened() {
       open.now++;
       opened.inc();
