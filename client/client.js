@@ -245,7 +245,9 @@ export class Client {
       this.rooms.delete(room.name);
       this.sends.failRoom(room.name, frame.reason);
       room.handlers.error?.(frame.reason);
-    } else if (room) this.sends.refuseOldest(room.name, frame.reason);
+    } else if (frame.key !== undefined) this.sends.refuseKey(frame.key, frame.reason);
+    // A refusal that names no key (a say without one) is for the oldest send in flight to the room.
+    else if (room) this.sends.refuseOldest(room.name, frame.reason);
     this.emit('error', frame);
   }
 

@@ -33,8 +33,8 @@ export const NO_RETRY = /** @type {readonly number[]} */ ([CLOSE.normal, CLOSE.u
  * @typedef {{ type: 'typing', room: string, names: string[], others: number }} Typing
  * @typedef {{ type: 'refreshed', expiresAt: number }} Refreshed
  * @typedef {{ type: 'named', name: string }} Named
- * @typedef {'forbidden' | 'not_in_room' | 'not_subscribed' | 'too_many_rooms' | 'token_invalid'} ErrorReason
- * @typedef {{ type: 'error', reason: ErrorReason, room?: string }} ErrorFrame
+ * @typedef {'forbidden' | 'not_in_room' | 'not_subscribed' | 'too_many_rooms' | 'token_invalid' | 'rejected' | 'hook_unavailable' | 'busy'} ErrorReason
+ * @typedef {{ type: 'error', reason: ErrorReason, room?: string, key?: string, detail?: string }} ErrorFrame
  * @typedef {Welcome | Subscribed | Unsubscribed | HistoryFrame | ({ type: 'message' } & Message) | Presence | Typing | Refreshed | Named | ErrorFrame} ServerFrame
  */
 

@@ -53,6 +53,16 @@ export class Sends {
     }
   }
 
+  /**
+   * The server refused the send with `key` (the publish hook's `rejected`, `busy`...): that one,
+   * since a refusal may come before the acknowledgements of sends made earlier.
+   * @param {string} key @param {string} reason
+   */
+  refuseKey(key, reason) {
+    const send = this.byKey.get(key);
+    if (send) this.fail(send, reason);
+  }
+
   /** Every send of `room` fails (the room was left). @param {string} room @param {string} reason */
   failRoom(room, reason) {
     for (const send of [...this.byKey.values()]) if (send.room === room) this.fail(send, reason);

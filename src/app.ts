@@ -1,5 +1,6 @@
 // createApp(config, deps) builds the whole service without touching process state, so
 // tests can run many on port 0 side by side; main.ts is the only place that does I/O setup.
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,9 @@ import { createTokenVerifier } from './auth/verify.ts';
 import type { Broker } from './broker/broker.ts';
 import { createMemoryBroker } from './broker/memory.ts';
 import { createRedisBroker } from './broker/redis/broker.ts';
+import { DEFAULT_KEY_PREFIX } from './broker/redis/keys.ts';
+import { createBackendEvents } from './events/backend-events.ts';
+import { createPublishHook } from './events/publish-hook.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { redactUrl, type Config } from './config/config.ts';
 import { createApi } from './http/api/api.ts';
@@ -53,7 +57,7 @@ export interface App {
  * Redis, shared by every instance. The service starts either way; until Redis answers, /readyz
  * says 503 with the reason.
  */
-function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
+function createBroker(config: Config, logger: Logger, metrics: Metrics, instanceId: string): Broker {
   const { redisUrl, historySize, historyMaxBytes, historyTtlMs, latestRooms } = config;
   // Latest-value rooms (LATEST_ROOMS) keep only their newest message: a subscriber wants the
   // current value at once, not the updates that led to it.
@@ -72,6 +76,7 @@ function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker 
     azureClientId: config.azureClientId,
     logger: logger.child({ component: 'broker' }),
     metrics,
+    instanceId,
   });
 }
 
@@ -84,7 +89,18 @@ export function createApp(config: Config, deps: AppDeps): App {
   let stopping: Promise<void> | undefined;
 
   const metrics = createMetrics({ processMetrics: deps.processMetrics ?? true });
-  const broker = createBroker(config, logger, metrics);
+  // One name for this instance in Redis: its presence, its rosters and its events' lease.
+  const instanceId = randomBytes(6).toString('hex');
+  const broker = createBroker(config, logger, metrics, instanceId);
+  const backendEvents = createBackendEvents({
+    config,
+    redis: config.redisUrl ? { url: config.redisUrl, displayUrl: redactUrl(config.redisUrl), cluster: config.redisCluster, auth: config.redisAuth, azureClientId: config.azureClientId, prefix: DEFAULT_KEY_PREFIX, leaseTtlMs: config.presenceTtlMs } : undefined,
+    instance: instanceId,
+    clock,
+    logger,
+    metrics,
+    snapshot: () => realtime.holdings(),
+  });
   const { auth } = config.identity;
   if (auth) logger.info({ hs256: auth.secret !== undefined, jwks: auth.jwksUrl?.href, issuer: auth.issuer, audience: auth.audience }, 'authentication on: every upgrade needs a token');
   else logger.warn('authentication is off: anyone can connect, join any room and take any name (set AUTH_JWT_SECRET or AUTH_JWKS_URL)');
@@ -94,7 +110,11 @@ export function createApp(config: Config, deps: AppDeps): App {
   const jwksDeps = { ...deps.jwksTimings, maxStaleMs: config.jwksMaxStaleMs, logger: logger.child({ component: 'jwks' }), metrics, clock };
   const refusals = createHttpRefusals({ logger, metrics, perSecond: config.refusalLogPerSec, trustProxy: config.trustProxy });
   const connections = createHttpConnections({ maxConnections: config.maxHttpConnections, bodyTimeoutMs: config.httpBodyTimeoutMs, refusals });
-  const realtime = createRealtime(config, { logger, metrics, clock, broker, onUpgraded: connections.upgraded, ...(deps.features ? { features: deps.features } : {}), ...(auth ? { verifyToken: createTokenVerifier(auth, jwksDeps) } : {}) });
+  // PUBLISH_HOOK_URL: the backend judges every say before it is stored (config/publish-hook.ts requires WEBHOOK_SECRET with it).
+  const publishHook = config.publishHookUrl !== undefined && config.webhookSecret !== undefined
+    ? createPublishHook({ url: config.publishHookUrl, secret: config.webhookSecret, timeoutMs: config.publishHookTimeoutMs, onError: config.publishHookOnError, concurrency: config.publishHookConcurrency, queue: config.publishHookQueue, metrics, logger: logger.child({ component: 'publish-hook' }) })
+    : undefined;
+  const realtime = createRealtime(config, { logger, metrics, clock, broker, events: backendEvents.log, publishHook, onUpgraded: connections.upgraded, ...(deps.features ? { features: deps.features } : {}), ...(auth ? { verifyToken: createTokenVerifier(auth, jwksDeps) } : {}) });
 
   // Past the memory budget the instance sheds load: a load balancer that reads /readyz takes it out meanwhile.
   const notReadyReason = (): string | undefined => (stopping ? 'shutting down' : (broker.unavailableReason() ?? realtime.memory.pressure()));
@@ -157,6 +177,7 @@ export function createApp(config: Config, deps: AppDeps): App {
         server.listen(config.port, config.host, () => {
           server.off('error', reject);
           realtime.start();
+          backendEvents.start();
           const address = server.address() as AddressInfo;
           logger.info({ host: address.address, port: address.port }, 'listening');
           resolve(address);
@@ -167,6 +188,10 @@ export function createApp(config: Config, deps: AppDeps): App {
       stopping ??= (async () => {
         logger.info({ connections: realtime.openConnections(), timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
         await realtime.drain(config.shutdownTimeoutMs);
+        // Says still waiting for the backend get PUBLISH_HOOK_ON_ERROR now, while the broker can still store them.
+        publishHook?.close();
+        // The drain's closes made their events (member_left, connection.closed): stored or sent before the lease goes.
+        await backendEvents.close(Math.min(5_000, config.shutdownTimeoutMs + 1_000));
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

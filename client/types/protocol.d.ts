@@ -82,11 +82,13 @@ export type Named = {
     type: "named";
     name: string;
 };
-export type ErrorReason = "forbidden" | "not_in_room" | "not_subscribed" | "too_many_rooms" | "token_invalid";
+export type ErrorReason = "forbidden" | "not_in_room" | "not_subscribed" | "too_many_rooms" | "token_invalid" | "rejected" | "hook_unavailable" | "busy";
 export type ErrorFrame = {
     type: "error";
     reason: ErrorReason;
     room?: string;
+    key?: string;
+    detail?: string;
 };
 export type ServerFrame = Welcome | Subscribed | Unsubscribed | HistoryFrame | ({
     type: "message";

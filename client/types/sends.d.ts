@@ -23,6 +23,12 @@ export class Sends {
     acknowledge(message: Message): Send | undefined;
     /** The server refused the oldest send in flight to `room`. @param {string} room @param {string} reason */
     refuseOldest(room: string, reason: string): void;
+    /**
+     * The server refused the send with `key` (the publish hook's `rejected`, `busy`...): that one,
+     * since a refusal may come before the acknowledgements of sends made earlier.
+     * @param {string} key @param {string} reason
+     */
+    refuseKey(key: string, reason: string): void;
     /** Every send of `room` fails (the room was left). @param {string} room @param {string} reason */
     failRoom(room: string, reason: string): void;
     /** @param {string} reason */

@@ -4,7 +4,7 @@
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export interface Config extends HttpLimits, MemoryLimits, JwksLimits {
+export interface Config extends HttpLimits, MemoryLimits, JwksLimits, BackendConfig {
   /** TCP port to listen on; 0 picks a free one (tests). */
   port: number;
   host: string;
@@ -64,10 +64,7 @@ export interface Config extends HttpLimits, MemoryLimits, JwksLimits {
 
 export type RedisAuth = 'password' | 'entra-id';
 
-export type OriginPolicy =
-  | { kind: 'same-origin' }
-  | { kind: 'any' }
-  | { kind: 'list'; origins: ReadonlySet<string> };
+export type OriginPolicy = { kind: 'same-origin' } | { kind: 'any' } | { kind: 'list'; origins: ReadonlySet<string> };
 
 import { ROOM_PATTERN, ROOM_PREFIX_PATTERN } from '../protocol/limits.ts';
 import type { RoomSet } from '../protocol/rooms.ts';
@@ -75,6 +72,7 @@ import { parseIdentityConfig, type IdentityConfig } from './identity.ts';
 import { HTTP_DEFAULTS, parseHttpLimits, type HttpLimits } from './http.ts';
 import { MEMORY_DEFAULTS, parseMemoryLimits, type MemoryLimits } from './memory.ts';
 import { JWKS_DEFAULTS, parseJwksLimits, type JwksLimits } from './jwks.ts';
+import { BACKEND_DEFAULTS, parseBackendConfig, type BackendConfig } from './backend.ts';
 import { ConfigError, type Env } from './error.ts';
 import { refuseUnresolvedKeyVaultReference } from './key-vault.ts';
 
@@ -117,6 +115,7 @@ export const DEFAULTS = {
   ...HTTP_DEFAULTS,
   ...MEMORY_DEFAULTS,
   ...JWKS_DEFAULTS,
+  ...BACKEND_DEFAULTS,
 } as const;
 
 type Name = keyof typeof DEFAULTS;
@@ -292,6 +291,7 @@ export function parseConfig(env: Env): Config {
     ...hardening(env),
     ...parseHttpLimits(env),
     ...parseJwksLimits(env),
+    ...parseBackendConfig(env),
     ...parseMemoryLimits(env, integer(env, 'MAX_MESSAGE_BYTES', 64, 100 * 1024 * 1024) + integer(env, 'MAX_BUFFERED_BYTES', 1024, 1024 * 1024 * 1024)),
   };
 }

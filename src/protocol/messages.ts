@@ -27,9 +27,12 @@ export interface Member {
  * `forbidden` a room outside the token's `rooms`, `@me` without a token, a say into `@me`;
  * `not_in_room` a say or typing without a room while the socket follows none;
  * `not_subscribed` a say, typing or unsubscribe naming a room the socket does not follow;
- * `too_many_rooms` a subscribe past MAX_ROOMS_PER_CONNECTION.
+ * `too_many_rooms` a subscribe past MAX_ROOMS_PER_CONNECTION;
+ * with the publish hook (PUBLISH_HOOK_URL), for a say, which is not stored: `rejected` the
+ * backend refused it, `hook_unavailable` the backend did not answer (well, or in time) and
+ * PUBLISH_HOOK_ON_ERROR is `reject`, `busy` too many says wait for the backend already.
  */
-export type ErrorReason = 'forbidden' | 'not_in_room' | 'not_subscribed' | 'too_many_rooms' | 'token_invalid';
+export type ErrorReason = 'forbidden' | 'not_in_room' | 'not_subscribed' | 'too_many_rooms' | 'token_invalid' | 'rejected' | 'hook_unavailable' | 'busy';
 
 /** Why a socket stopped following a room it did not leave itself: the server API, or a token that no longer allows it. */
 export type UnsubscribeReason = 'server' | 'forbidden';
@@ -54,7 +57,12 @@ export type Outbound =
   | { type: 'subscribed'; room: string; last: string }
   /** Answers `unsubscribe`; with `reason`, the server ended the subscription. Nothing of `room` follows it. */
   | { type: 'unsubscribed'; room: string; reason?: UnsubscribeReason }
-  | { type: 'error'; reason: ErrorReason; room?: string }
+  /**
+   * A refused request; the socket stays open. A say the publish hook refused carries its `key`, if
+   * it had one (the sender matches the refusal to its send), and with `rejected` the backend's
+   * reason as `detail` (at most 100 characters, no control characters), when it gave one.
+   */
+  | { type: 'error'; reason: ErrorReason; room?: string; key?: string; detail?: string }
   | ({ type: 'message' } & ChatMessage)
   | { type: 'presence'; room: string; members: number }
   /** Answers a join or subscribe with `since`: `count` replayed `message` frames follow, then the live ones. */

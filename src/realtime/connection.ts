@@ -20,6 +20,7 @@ import { Session, type ClientSocket } from './session.ts';
 import type { Subscriptions } from './subscriptions.ts';
 import type { Users } from './users.ts';
 import { wsErrorCloseCode } from './ws-internals.ts';
+import { NO_EVENTS, type EventLog } from '../events/log.ts';
 
 export interface ConnectionDeps {
   rateLimitPerSec: number;
@@ -32,6 +33,8 @@ export interface ConnectionDeps {
   subscriptions: Subscriptions;
   users: Users;
   registry: Registry;
+  /** Tells the backend's events (EVENTS) a socket opened and closed. Default: none. */
+  events?: EventLog;
 }
 
 /** Sets up a socket `ws` has just accepted: its session, its handlers, the default room. */
@@ -55,6 +58,7 @@ export function denySocket(warn: Warn, sender: Sender, socket: ClientSocket, rea
 
 export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
   const { logger, metrics, clock, sender, heartbeat, subscriptions, users, registry, rateLimitPerSec } = deps;
+  const events = deps.events ?? NO_EVENTS;
   const bootId = randomBytes(3).toString('hex');
   let nextConnection = 0;
 
@@ -127,7 +131,9 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     // The metric bounds a peer's code (closeCodeLabel); the line keeps it exact, for who reads one socket's story.
     metrics.closed(finalCode, by);
     users.remove(socket);
+    // Its rooms first (member_left, reason closed), then the connection itself.
     subscriptions.leaveAll(socket);
+    events.closed({ connId: session.id, sub: session.identity?.sub }, finalCode);
     logger.info(
       {
         connId: session.id,
@@ -156,6 +162,7 @@ export function createConnectionHandlers(deps: ConnectionDeps): OpenSocket {
     socket.on('close', onClose);
     metrics.connectionOpened();
     users.add(socket);
+    events.opened({ connId: id, sub: identity?.sub });
     logger.info({ connId: id, ip, origin: req.headers.origin, userAgent: req.headers['user-agent'], ...(identity ? { sub: identity.sub } : {}) }, 'socket opened');
     if (draining) return sender.close(socket, CloseCode.goingAway, CloseReason.shuttingDown);
     if (mayJoin(identity, DEFAULT_ROOM)) return void subscriptions.subscribe(socket, DEFAULT_ROOM, undefined, 'welcome');

@@ -1,5 +1,6 @@
 import { encode, type ChatMessage, type OutboundType } from '../protocol/messages.ts';
 import { isPersonalRoom, wireRoom } from '../protocol/rooms.ts';
+import type { EventLog } from '../events/log.ts';
 import type { Sender } from './sender.ts';
 import type { ClientSocket } from './session.ts';
 
@@ -19,6 +20,8 @@ export interface Rooms {
   sendAtTickEnd(room: string, payload: Buffer, type: OutboundType): void;
   /** Tells this instance's members of `room` its size (counted by the broker over every instance). */
   announce(room: string, members: number): void;
+  /** Every (room, member) on this instance, for the backend's events to tell again (redis-log.ts). */
+  memberships(): Array<[string, ClientSocket]>;
 }
 
 /**
@@ -34,7 +37,16 @@ export type RoomReport = (room: string, members: ReadonlySet<ClientSocket>) => v
 
 const NO_MEMBERS: ReadonlySet<ClientSocket> = new Set();
 
-export function createRooms(sender: Sender, report: RoomReport, presenceFlushMs = PRESENCE_FLUSH_MS): Rooms {
+/** What the backend's events are told of membership: every room but the personal channels (a user's own sockets). */
+export type MembershipEvents = Pick<EventLog, 'joined' | 'left'>;
+
+const NO_MEMBERSHIP_EVENTS: MembershipEvents = { joined: () => {}, left: () => {} };
+
+function eventConn(socket: ClientSocket): { connId: string; sub: string | undefined } {
+  return { connId: socket.session.id, sub: socket.session.identity?.sub };
+}
+
+export function createRooms(sender: Sender, report: RoomReport, presenceFlushMs = PRESENCE_FLUSH_MS, events: MembershipEvents = NO_MEMBERSHIP_EVENTS): Rooms {
   const rooms = new Map<string, Set<ClientSocket>>();
   const changed = new Set<string>();
   let flushTimer: NodeJS.Timeout | undefined;
@@ -58,6 +70,7 @@ export function createRooms(sender: Sender, report: RoomReport, presenceFlushMs 
       if (members.has(socket)) return;
       members.add(socket);
       presence(room);
+      if (!isPersonalRoom(room)) events.joined(room, eventConn(socket));
     },
     leave(socket, room) {
       const members = rooms.get(room);
@@ -66,6 +79,8 @@ export function createRooms(sender: Sender, report: RoomReport, presenceFlushMs 
       members.delete(socket);
       if (members.size === 0) rooms.delete(room);
       presence(room);
+      // A socket that is closing leaves its rooms because it closed; an open one because it asked.
+      if (!isPersonalRoom(room)) events.left(room, eventConn(socket), socket.readyState === socket.OPEN ? 'left' : 'closed');
     },
     isMember: (socket, room) => rooms.get(room)?.has(socket) === true,
     deliver(message) {
@@ -84,5 +99,6 @@ export function createRooms(sender: Sender, report: RoomReport, presenceFlushMs 
       // A personal channel has no presence to show: its members are one user's own sockets.
       if (members && !isPersonalRoom(room)) sender.sendNowToAll(members, encode({ type: 'presence', room, members: total }), 'presence');
     },
+    memberships: () => [...rooms].flatMap(([room, members]) => (isPersonalRoom(room) ? [] : [...members].map((socket) => [room, socket] as [string, ClientSocket]))),
   };
 }

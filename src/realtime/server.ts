@@ -10,6 +10,7 @@ import type { VerifyToken } from '../auth/verify.ts';
 import type { Broker } from '../broker/broker.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
+import type { PublishHookCheck } from '../events/publish-hook.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CloseCode, CloseReason } from '../protocol/close.ts';
@@ -23,7 +24,8 @@ import { createConnectionHandlers, denySocket, refuseSocket } from './connection
 import type { FeatureDeps, FeatureFactory } from './features/feature.ts';
 import { FEATURES } from './features/index.ts';
 import { createRegistry } from './features/registry.ts';
-import { createRooms } from './rooms.ts';
+import { createRooms, PRESENCE_FLUSH_MS } from './rooms.ts';
+import type { EventConn, EventLog } from '../events/log.ts';
 import { createReplayGate } from './replay-gate.ts';
 import { createSender } from './sender.ts';
 import { ClientSocket } from './session.ts';
@@ -71,6 +73,10 @@ export interface RealtimeDeps {
   features?: readonly FeatureFactory[];
   /** Told when an upgrade completes: the socket is no longer a plain HTTP connection (MAX_HTTP_CONNECTIONS). */
   onUpgraded?: (socket: Duplex) => void;
+  /** PUBLISH_HOOK_URL: asked about every `say` before it is stored (features/chat.ts). Absent: no hook. */
+  publishHook?: PublishHookCheck;
+  /** The backend's events (EVENTS): sockets opening and closing, joining and leaving rooms. Default: none. */
+  events?: EventLog;
 }
 
 export interface Realtime {
@@ -82,6 +88,8 @@ export interface Realtime {
   start(): void;
   /** Refuses new sockets, closes open ones with 1001 and waits for them up to `timeoutMs`, then destroys the rest. */
   drain(timeoutMs: number): Promise<void>;
+  /** The sockets and memberships of this instance, as the backend's events name them. */
+  holdings(): { conns: EventConn[]; members: Array<[string, EventConn]> };
 }
 
 function ignore(): void {}
@@ -113,7 +121,7 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
   const identityMode = deps.verifyToken !== undefined;
   const rooms = createRooms(sender, (room, members) => {
     broker.presence(room, members.size, identityMode ? [...members].map(({ session }) => ({ sub: session.identity?.sub ?? '', name: session.name })) : undefined);
-  });
+  }, PRESENCE_FLUSH_MS, deps.events);
   const users = createUsers();
   const gate = createReplayGate({ bytesPerSec: config.replayBytesPerSec, now: () => clock.now() });
   const subscriptions = createSubscriptions({ broker, rooms, sender, logger, gate, isLatest: (room) => inRoomSet(config.latestRooms, room) });
@@ -136,6 +144,8 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     warn: refusalWarn,
     refuse: (socket, code, reason) => refuseSocket(logger, sender, socket, code, reason),
     memory,
+    publishHook: deps.publishHook,
+    events: deps.events,
   };
   const registry = createRegistry((deps.features ?? FEATURES).map((make) => make(featureDeps)));
   const heartbeat = createHeartbeat({
@@ -217,6 +227,10 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     },
     openConnections: () => clients.size,
     memory,
+    holdings() {
+      const conn = (socket: ClientSocket): EventConn => ({ connId: socket.session.id, sub: socket.session.identity?.sub });
+      return { conns: [...clients].map(conn), members: rooms.memberships().map(([room, socket]) => [room, conn(socket)]) };
+    },
     start() {
       heartbeat.start();
       memory.start();

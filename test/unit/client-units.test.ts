@@ -58,6 +58,19 @@ test('sends: bounded, acknowledged by key and room, the oldest in flight refused
   assert.equal(sends.byKey.size, 0);
 });
 
+test('sends: a refusal naming a key (the publish hook) fails that send, not the oldest', async () => {
+  const sends = new Sends(3);
+  const first = sends.add('r', 'a', 'ka');
+  const second = sends.add('r', 'b', 'kb');
+  assert.ok(first && second);
+  first.send.sent = second.send.sent = true;
+  sends.refuseKey('kb', 'rejected');
+  await assert.rejects(second.done, { name: 'SendError', reason: 'rejected' });
+  assert.deepEqual([...sends.byKey.keys()], ['ka'], 'the older send still waits for its acknowledgement');
+  sends.refuseKey('unknown', 'busy');
+  assert.equal(sends.byKey.size, 1);
+});
+
 test('the outbox sends a second\'s worth at once, the rest paced; pong goes out at once and takes a token', async () => {
   const written: string[] = [];
   const outbox = new Outbox(5, (text) => (written.push(text), true));

@@ -16,6 +16,7 @@ const FLOORS: Record<string, number> = {
   'log': 0,
   'metrics': 0,
   'broker': 1,
+  'events': 1,
   'auth': 1,
   'request': 1,
   'realtime': 2,

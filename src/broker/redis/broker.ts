@@ -48,6 +48,8 @@ export interface RedisBrokerOptions {
   auth?: 'password' | 'entra-id';
   /** With `entra-id`: the client id of a user-assigned managed identity; else the system-assigned one. */
   azureClientId?: string | undefined;
+  /** This instance's name in Redis (presence, rosters; the events' lease uses the same). Default: random. */
+  instanceId?: string;
   /** A message Redis cannot take within this long is refused (the sender gets 1013). Default 10 s. */
   publishTimeoutMs?: number;
 }
@@ -68,7 +70,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const retentionOf = (room: string): number => historySizeOf(room) + DELIVERY_MARGIN;
   const TRIM = { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: EVENTS_MAXLEN } } as const;
   let unknownKinds = 0;
-  const instanceId = randomBytes(6).toString('hex');
+  const instanceId = options.instanceId ?? randomBytes(6).toString('hex');
   let listener = NO_LISTENER;
   let closing = false;
 

@@ -7,6 +7,8 @@ import type { Identity } from '../../auth/identity.ts';
 import type { VerifyToken } from '../../auth/verify.ts';
 import type { Broker } from '../../broker/broker.ts';
 import type { Clock } from '../../clock.ts';
+import type { EventLog } from '../../events/log.ts';
+import type { PublishHookCheck } from '../../events/publish-hook.ts';
 import type { CloseReasonText } from '../../protocol/close.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Warn } from '../../log/rate-limited.ts';
@@ -72,6 +74,10 @@ export interface FeatureDeps {
    * `pressure()` says why. Always given by the realtime server; optional for features' own tests.
    */
   memory?: MemoryHolder;
+  /** PUBLISH_HOOK_URL: the backend's verdict on each `say` before it is stored; absent, says are stored as they come. */
+  publishHook?: PublishHookCheck;
+  /** The backend's events (EVENTS): a stored say is `message.published`. Default: none. */
+  events?: Pick<EventLog, 'published'>;
 }
 
 export type FeatureFactory = (deps: FeatureDeps) => Feature;
