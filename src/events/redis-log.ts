@@ -33,8 +33,11 @@ export interface RedisEventLogOptions {
 
 const BATCH_OPS = 200;
 const REAP_BATCH = 200;
-/** A room's sequence outlives its last event by a day, like a room's history. */
-const SEQ_TTL_MS = 86_400_000;
+/**
+ * A room's sequence lasts as long as it has members, and an hour after its last one left: a room
+ * vacated and occupied again within the hour goes on counting; later, it starts again at 1.
+ */
+const SEQ_TTL_MS = 3_600_000;
 
 export function createRedisEventLog(options: RedisEventLogOptions): EventLog & { start(): void } {
   const { redis, instance, types, includeText, clock, logger, metrics } = options;

@@ -37,9 +37,11 @@ local function emit(stream, etype, ev)
   if not enabled[etype] then return end
   ev.type = etype
   if ev.room then
+    -- Kept while the room has members; once it has none it lasts seqTtl, so the keys of rooms
+    -- nobody is in any more (a client can name any number of them) are bounded in time.
     local k = prefix .. 'events:seq:' .. ev.room
     ev.seq = redis.call('INCR', k)
-    redis.call('PEXPIRE', k, seqTtl)
+    if redis.call('EXISTS', prefix .. 'events:members:' .. ev.room) == 1 then redis.call('PERSIST', k) else redis.call('PEXPIRE', k, seqTtl) end
   end
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'type', etype, 'data', cjson.encode(ev))
   made[#made + 1] = etype

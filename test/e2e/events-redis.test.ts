@@ -106,6 +106,12 @@ test('an instance killed with SIGKILL: within PRESENCE_TTL_MS + 5 s exactly its 
     // What presence and the API say agrees with what the receiver was told.
     await eventually(async () => (await presence(b, 'room-0')) === 0 && (await presence(b, 'room-5')) === 3 && (await presence(b, 'room-9')) === 2, 5000, 'presence without A');
     assert.equal(receiver.badSignatures, 0);
+    // Redis keeps a room's sequence while it has members, and only an hour once it has none.
+    const r = createClient({ url: redis.url });
+    await r.connect();
+    const [vacated, occupied] = [await r.pTTL('{socketship}:events:seq:room-0'), await r.pTTL('{socketship}:events:seq:room-5')];
+    await r.close();
+    assert.ok(vacated > 3_000_000 && vacated <= 3_600_000 && occupied === -1, `sequence keys: vacated ${vacated} ms, occupied ${occupied}`);
     // No ghost comes later: a further lease period reports nothing new.
     const before = receiver.distinct().size;
     await new Promise((r) => setTimeout(r, PRESENCE_TTL_MS));
