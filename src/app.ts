@@ -157,6 +157,7 @@ export function createApp(config: Config, deps: AppDeps): App {
               identityMode: auth !== undefined,
               refusalLogPerSec: config.refusalLogPerSec,
               clientAddress: (req) => clientAddress(req, config.trustProxy),
+              events: backendEvents.log,
             }),
           }
         : {}),

@@ -28,7 +28,8 @@ export interface EventLog {
    */
   joined(room: string, conn: EventConn): void;
   left(room: string, conn: EventConn, reason: Exclude<LeftReason, 'instance_lost'>): void;
-  published(facts: PublishedFacts, conn: EventConn): void;
+  /** A stored publication: of a socket's `say`, or (`conn` undefined) of the server API, `sender: "server"`. */
+  published(facts: PublishedFacts, conn: EventConn | undefined): void;
   /** Graceful stop: what is queued is stored or sent within `timeoutMs`, then the instance's lease is given up. */
   close(timeoutMs: number): Promise<void>;
 }

@@ -58,7 +58,8 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
       membership.forgetIfEmpty(room);
     },
     published(facts, conn) {
-      emit('message.published', { room: facts.room, messageId: facts.messageId, from: facts.from, ...who(conn), ...(includeText ? { text: facts.text } : {}) });
+      const by = conn === undefined ? { sender: 'server' as const } : who(conn);
+      emit('message.published', { room: facts.room, messageId: facts.messageId, from: facts.from, ...by, ...(includeText ? { text: facts.text } : {}) });
       membership.forgetIfEmpty(facts.room);
     },
     close: (timeoutMs) => options.drain(timeoutMs),

@@ -157,7 +157,8 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog & {
     joined: (room, conn) => tracksRooms && queue(op('j', room, conn)),
     left: (room, conn, reason) => tracksRooms && queue(op('l', room, conn, reason)),
     published(facts, conn) {
-      if (types.has('message.published')) queue(op('p', facts.room, conn, facts.messageId, facts.from, includeText ? facts.text : ''));
+      // No connection: the server API's (an empty connId in the script).
+      if (types.has('message.published')) queue(op('p', facts.room, conn ?? { connId: '', sub: undefined }, facts.messageId, facts.from, includeText ? facts.text : ''));
     },
     async close(timeoutMs) {
       for (const t of timers) clearInterval(t);

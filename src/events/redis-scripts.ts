@@ -109,6 +109,7 @@ for i = 6, #ARGV, ${OP_FIELDS} do
   elseif kind == 'p' then
     local ev = base(time, instance, connId, sub); ev.room = room; ev.messageId = ARGV[i + 5]; ev.from = ARGV[i + 6]
     if ARGV[i + 7] ~= '' then ev.text = ARGV[i + 7] end
+    if connId == '' then ev.connId = nil; ev.sender = 'server' end
     emit(KEYS[1], 'message.published', ev)
   end
 end

@@ -42,6 +42,8 @@ export interface BackendEvent {
   reason?: LeftReason;
   /** `message.published`: the message's id in its room, its display name, and its text when EVENTS_INCLUDE_TEXT. */
   messageId?: string;
+  /** `message.published` through the server API: `server` (and no connId). */
+  sender?: 'server';
   from?: string;
   text?: string;
 }

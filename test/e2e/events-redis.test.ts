@@ -191,7 +191,7 @@ test('a receiver that always answers 500: attempts stop at WEBHOOK_MAX_ATTEMPTS,
 test("the backend's own consumer group reads the stream while an instance restarts: nothing lost, every connection that opened is closed", async () => {
   await flush();
   const receiver = await startReceiver();
-  const env = { EVENTS: 'connection.opened,connection.closed,room.member_joined,room.member_left' };
+  const env = { EVENTS: 'connection.opened,connection.closed,room.member_joined,room.member_left,message.published' };
   const a = await instance(receiver, env);
   let b = await instance(receiver, env);
   const consumer = createClient({ url: redis.url });
@@ -229,6 +229,9 @@ test("the backend's own consumer group reads the stream while an instance restar
     const again = await member(b, 'b-again', 'team');
     again.close();
     await again.closed;
+    // b-again's close is stored a moment after its socket closed: wait for the 21st close.
+    const closes = (): number => [...read.values()].filter((e) => e.type === 'connection.closed').length;
+    await eventually(() => closes() >= 21, 10_000, 'the consumer read 21 closes');
     const stored = ((await consumer.xRange(STREAM, '-', '+')) ?? []).flatMap((e) => (e ? [e.id] : []));
     await eventually(() => stored.every((id) => read.has(id)), 10_000, 'the consumer read every stored event');
     const events = [...read.values()];
@@ -239,6 +242,10 @@ test("the backend's own consumer group reads the stream while an instance restar
     const drained = events.filter((e) => e.type === 'connection.closed' && e.sub?.startsWith('b-') && e.sub !== 'b-again');
     assert.deepEqual(drained.map((e) => [e.code, e.reason]), Array.from({ length: 10 }, () => [1001, 'closed']), "B's sockets closed by its drain (1001), not lost");
     assert.equal(events.filter((e) => e.reason === 'instance_lost').length, 0, 'a graceful stop is not a lost instance');
+    // The server API's publications are events too: sender server, no connection.
+    const res = await fetch(`http://127.0.0.1:${a.port}/api/rooms/news/messages`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hi', from: 'Ops' }) });
+    assert.equal(res.status, 201);
+    await eventually(() => [...read.values()].some((e) => e.type === 'message.published' && e.sender === 'server' && e.connId === undefined && e.room === 'news' && e.seq === 1), 5000, 'the API publication read');
     for (const s of onB) s.ws.terminate();
   } finally {
     reading = false;

@@ -3,6 +3,7 @@
 // numbers without gaps, EVENTS choosing what is made, and nothing at all when it is unset.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { API_KEY, call } from '../helpers/api.ts';
 import { TestClient, type Json } from '../helpers/client.ts';
 import { eventually, serverPool, type TestServer } from '../helpers/server.ts';
 import { hs256, SECRET } from '../helpers/tokens.ts';
@@ -103,6 +104,16 @@ test('EVENTS_INCLUDE_TEXT puts the text in message.published', async () => {
   await eventually(() => receiver.ofType('message.published').length === 1, 5000, 'message.published');
   assert.equal(receiver.ofType('message.published')[0]?.text, 'hello backend');
   a.close();
+});
+
+test('a publication through the server API is message.published with sender server and no connection', async () => {
+  const receiver = await startReceiver();
+  const s = await eventsServer(receiver, { EVENTS: 'message.published' }, { identity: parseIdentityConfig({ API_KEY }) });
+  const r = await call(s, 'POST', '/api/rooms/news/messages', { text: 'deploy at 17:00', from: 'Ops' });
+  assert.equal(r.status, 201);
+  await eventually(() => receiver.ofType('message.published').length === 1, 5000, 'message.published');
+  const e = receiver.ofType('message.published')[0];
+  assert.deepEqual([e?.room, e?.messageId, e?.from, e?.sender, e?.connId, e?.seq], ['news', (r.body as { id: string }).id, 'Ops', 'server', undefined, 1]);
 });
 
 test('EVENTS unset: nothing is POSTed, whatever happens', async () => {

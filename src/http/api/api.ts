@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Broker } from '../../broker/broker.ts';
 import type { Clock } from '../../clock.ts';
+import type { EventLog } from '../../events/log.ts';
 import type { Logger } from '../../log/logger.ts';
 import { rateLimitedWarn } from '../../log/rate-limited.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
@@ -34,6 +35,8 @@ export interface ApiOptions {
   clientAddress(req: IncomingMessage): string;
   /** REFUSAL_LOG_PER_SEC: refused calls (401, 429, 400...) are warned about at most this often; all are counted. */
   refusalLogPerSec: number;
+  /** The backend's events (EVENTS): a stored publication is `message.published` with sender `server`. Default: none. */
+  events?: Pick<EventLog, 'published'>;
 }
 
 type Route = 'publish' | 'presence' | 'history' | 'disconnect' | 'user_message' | 'user_subscribe' | 'user_unsubscribe';
@@ -91,6 +94,8 @@ export function createApi(options: ApiOptions): ApiHandler {
     if (from !== undefined && (typeof from !== 'string' || !isValidName(from, NAME_MAX))) return bad(`from must be a display name of 1-${NAME_MAX} printable characters`);
     try {
       const { message } = await broker.publish({ room, from: from ?? 'server', text, ts: Math.round(clock.now()), sender: 'server' });
+      // Room names here never name a personal channel (ROOM_PATTERN): messages to a user make no room event.
+      options.events?.published({ room, messageId: message.id, from: message.from, text }, undefined);
       return { status: 201, body: { id: message.id } };
     } catch (err) {
       return unavailable(err, route);
