@@ -95,8 +95,7 @@ export const EVENTS_APPLY = script(`${COMMON}
 for i = 6, #ARGV, ${OP_FIELDS} do
   local kind, time, room, connId, sub = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   if kind == 'o' then
-    redis.call('HSET', KEYS[3], connId, sub)
-    emit(KEYS[1], 'connection.opened', base(time, instance, connId, sub))
+    if redis.call('HSETNX', KEYS[3], connId, sub) == 1 then emit(KEYS[1], 'connection.opened', base(time, instance, connId, sub)) end
   elseif kind == 'c' then
     if redis.call('HDEL', KEYS[3], connId) == 1 then
       local ev = base(time, instance, connId, sub); ev.code = tonumber(ARGV[i + 5]); ev.reason = 'closed'
@@ -161,15 +160,17 @@ redis.call('ZREM', KEYS[4], dead)
 return false`);
 
 /**
- * Extends this instance's lease: KEYS[1] leases. ARGV: instance, ttl ms. Returns 1 when the lease
- * was there (or this is the first), 0 when it had lapsed and was taken away: a survivor reported
- * this instance gone, so what it holds must be told again.
+ * Extends this instance's lease: KEYS[1] leases. ARGV: instance, ttl ms, first (1/0). Returns 1
+ * when the lease was current (or this is the first), 0 when it had lapsed or was gone: a survivor
+ * may have reported this instance gone, so what it holds is told again (EVENTS_APPLY makes events
+ * only for what is not recorded, so a retelling repeats nothing). A survivor's next batch finds
+ * the lease current and stops, so nothing it reports comes after the retelling.
  */
 export const EVENTS_LEASE = script(`local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local had = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-if had or ARGV[3] == '1' then return 1 end
+if (had and tonumber(had) > now) or ARGV[3] == '1' then return 1 end
 return 0`);
 
 /**
