@@ -13,14 +13,11 @@ export interface EventsKeys {
   /** What the instance holds: room NUL connection id -> sub, and connection id -> sub. */
   heldMembers: string;
   heldConns: string;
-  /** The broker's presence keys of the instance, cleared with it. */
-  presenceInstances: string;
-  presenceHash: string;
-  roster: string;
 }
 
 export function eventsKeys(prefix: string, instance: string): EventsKeys {
-  const broker = redisKeys(prefix);
+  // The broker's check: a prefix without a hash tag would spread these keys over cluster slots.
+  redisKeys(prefix);
   return {
     stream: `${prefix}events`,
     deadLetters: `${prefix}events:dead`,
@@ -28,8 +25,5 @@ export function eventsKeys(prefix: string, instance: string): EventsKeys {
     reapLockPrefix: `${prefix}events:reaping:`,
     heldMembers: `${prefix}events:held:${instance}`,
     heldConns: `${prefix}events:conns:${instance}`,
-    presenceInstances: broker.instances,
-    presenceHash: broker.instanceHashPrefix + instance,
-    roster: broker.rosterHashPrefix + instance,
   };
 }

@@ -26,14 +26,21 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
   // Ids shaped like a stream's (`<ms>-<n>`), unique within the process and increasing.
   let lastMs = 0;
   let n = 0;
+  // One ISO string per millisecond: at tens of thousands of events a second, most share it.
+  let lastIso = new Date(0).toISOString();
 
   function emit(type: EventType, fields: Omit<BackendEvent, 'id' | 'type' | 'time' | 'instance'>): void {
     if (!types.has(type)) return;
     const ms = Math.max(lastMs, Math.floor(clock.now()));
-    n = ms === lastMs ? n + 1 : 0;
-    lastMs = ms;
-    const seq = fields.room === undefined ? {} : { seq: membership.nextSeq(fields.room) };
-    options.push({ id: `${ms}-${n}`, type, time: new Date(ms).toISOString(), instance, ...fields, ...seq });
+    if (ms === lastMs) n++;
+    else {
+      n = 0;
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    const event: BackendEvent = Object.assign({ id: `${ms}-${n}`, type, time: lastIso, instance }, fields);
+    if (fields.room !== undefined) event.seq = membership.nextSeq(fields.room);
+    options.push(event);
     metrics.eventEmitted(type);
   }
 
@@ -58,8 +65,16 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
       membership.forgetIfEmpty(room);
     },
     published(facts, conn) {
-      const by = conn === undefined ? { sender: 'server' as const } : who(conn);
-      emit('message.published', { room: facts.room, messageId: facts.messageId, from: facts.from, ...by, ...(includeText ? { text: facts.text } : {}) });
+      if (!types.has('message.published')) return;
+      // Built in place: one event per chat message is the hot path of events.
+      const fields: Omit<BackendEvent, 'id' | 'type' | 'time' | 'instance'> = { room: facts.room, messageId: facts.messageId, from: facts.from };
+      if (conn === undefined) fields.sender = 'server';
+      else {
+        fields.connId = conn.connId;
+        if (conn.sub !== undefined) fields.sub = conn.sub;
+      }
+      if (includeText) fields.text = facts.text;
+      emit('message.published', fields);
       membership.forgetIfEmpty(facts.room);
     },
     close: (timeoutMs) => options.drain(timeoutMs),

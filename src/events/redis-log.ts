@@ -55,7 +55,17 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog & {
   let registered = false;
   let stopped = false;
 
-  const time = (): string => new Date(clock.now()).toISOString();
+  // One ISO string per millisecond: most events of a busy instance share theirs.
+  let isoMs = -1;
+  let iso = '';
+  const time = (): string => {
+    const ms = Math.floor(clock.now());
+    if (ms !== isoMs) {
+      isoMs = ms;
+      iso = new Date(ms).toISOString();
+    }
+    return iso;
+  };
 
   function counted(reply: unknown): void {
     if (!Array.isArray(reply)) return;
@@ -135,7 +145,7 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog & {
       const theirs = eventsKeys(options.prefix, dead);
       let reported = 0;
       for (let reply: unknown = []; Array.isArray(reply); ) {
-        reply = await runScript(redis, EVENTS_REAP, [keys.stream, theirs.heldMembers, theirs.heldConns, keys.leases, keys.presenceInstances, theirs.presenceHash, theirs.roster], [...common, dead, time(), String(REAP_BATCH)]);
+        reply = await runScript(redis, EVENTS_REAP, [keys.stream, theirs.heldMembers, theirs.heldConns, keys.leases], [...common, dead, time(), String(REAP_BATCH)]);
         counted(reply);
         if (Array.isArray(reply)) reported += reply.length;
       }

@@ -118,9 +118,10 @@ return made`);
  * A dead instance's members and connections reported gone (reason instance_lost), a batch at a
  * time, each exactly once: what is reported is deleted in the same call. A member of the room
  * through another socket (reconnected elsewhere meanwhile) is not reported gone: its count only
- * goes down. Once nothing is left, its presence and roster go too. If its lease came back (it
- * was alive after all), nothing is done. KEYS: stream, its held members, its held
- * connections, leases, presence instances, its presence hash, its roster. ARGV[6..]: dead
+ * goes down. Once nothing is left, its lease goes. Its presence and roster are the broker's: they
+ * stopped counting when it stopped renewing them (the same lapse) and expire on their own, and an
+ * instance that was only paused finds them again. If its lease came back, nothing is done. KEYS: stream, its held members, its held
+ * connections, leases. ARGV[6..]: dead
  * instance, time, batch. Returns the types of the events made, false once it is all gone.
  */
 export const EVENTS_REAP = script(`${COMMON}
@@ -154,8 +155,6 @@ each(KEYS[3], function(connId, sub)
   emit(KEYS[1], 'connection.closed', ev)
 end)
 if done > 0 then return made end
-redis.call('DEL', KEYS[6], KEYS[7])
-redis.call('ZREM', KEYS[5], dead)
 redis.call('ZREM', KEYS[4], dead)
 return false`);
 

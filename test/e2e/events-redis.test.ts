@@ -105,6 +105,8 @@ test('an instance killed with SIGKILL: within PRESENCE_TTL_MS + 5 s exactly its 
     }
     // What presence and the API say agrees with what the receiver was told.
     await eventually(async () => (await presence(b, 'room-0')) === 0 && (await presence(b, 'room-5')) === 3 && (await presence(b, 'room-9')) === 2, 5000, 'presence without A');
+    const roster = (await (await fetch(`http://127.0.0.1:${b.port}/api/rooms/room-5/presence`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { members: { sub: string }[] };
+    assert.deepEqual(new Set(roster.members.map((m) => m.sub)), new Set(['b-5-0', 'b-5-1', 'dual']), "the API's roster: who the receiver was not told left");
     assert.equal(receiver.badSignatures, 0);
     // Redis keeps a room's sequence while it has members, and only an hour once it has none.
     const r = createClient({ url: redis.url });

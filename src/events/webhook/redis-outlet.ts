@@ -192,12 +192,12 @@ export function createRedisOutlet(options: RedisOutletOptions): RedisOutlet {
   }
 
   async function deliver(batch: StreamEntry[]): Promise<void> {
-    const broken = batch.filter((e) => e.event === undefined);
+    const broken = batch.filter((e) => e.json === undefined);
     if (broken.length > 0 && !(await deadLetter(broken, 0, 'malformed'))) return;
-    let held = batch.filter((e) => e.event !== undefined);
+    let held = batch.filter((e) => e.json !== undefined);
     let status = '';
     for (let attempt = 1; attempt <= maxAttempts && held.length > 0; attempt++) {
-      const result = await poster.post(JSON.stringify({ events: held.map((e) => e.event) }));
+      const result = await poster.post(`{"events":[${held.map((e) => e.json).join(',')}]}`);
       metrics.webhookAttempt(result.outcome, result.seconds);
       if (result.outcome === 'ok') {
         // Counted once the receiver has them, whether or not the ack reaches Redis.
