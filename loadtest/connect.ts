@@ -78,6 +78,7 @@ function openOne(t: Target, options: WsOptions, index: number, tally: Tally, run
       clearTimeout(timer);
       joining.delete(conn);
       state.joinWaiters.delete(conn);
+      state.joinRooms.delete(conn);
       if (failure) ws.terminate();
       else {
         joined = true;
@@ -115,8 +116,10 @@ function openOne(t: Target, options: WsOptions, index: number, tally: Tally, run
     ws.once('open', () => {
       upgraded = true;
       tally.handshake.recordValue(Math.max(1, Math.round((clock() - started) * 1000)));
-      // Open once in the room: the service's second welcome answers the join (bench/client/state.ts counts them).
+      // Open once in the room: the welcome of the room joined answers the join (bench/client/state.ts),
+      // whether or not the lobby's came first (with Redis a quick join supersedes it).
       joining.set(conn, settle);
+      state.joinRooms.set(conn, t.room);
       state.joinWaiters.set(conn, () => settle());
       ws.send(JSON.stringify({ type: 'join', room: t.room, name: `lt${index}` }));
     });

@@ -25,6 +25,7 @@ export function connectOne(url: string, index: number, source: string, ownRoom: 
       done = true;
       clearTimeout(timer);
       state.joinWaiters.delete(conn);
+      state.joinRooms.delete(conn);
       if (!err) {
         conn.open = true;
         state.conns.push(conn);
@@ -38,8 +39,9 @@ export function connectOne(url: string, index: number, source: string, ownRoom: 
     const joined = (): void => {
       if (placement.since !== undefined) conn.ws?.send(JSON.stringify({ type: 'join', room: 'lobby', name: `b${index}`, since: placement.since }));
       if (!ownRoom) return finish();
-      state.joinWaiters.set(conn, () => finish());
       const join = { type: 'join', room: `r${index}`, name: `b${index}` };
+      state.joinRooms.set(conn, join.room);
+      state.joinWaiters.set(conn, () => finish());
       if (conn.ws) conn.ws.send(JSON.stringify(join));
       else conn.sio?.emit('join', join);
     };
@@ -65,7 +67,7 @@ export function connectOne(url: string, index: number, source: string, ownRoom: 
       });
       s.on('message', (m: { text: string }) => state.onChat(conn, timeInText(m.text)));
       s.on('welcome', (m: { room?: string }) => {
-        welcomed(conn);
+        welcomed(conn, typeof m?.room === 'string' ? m.room : undefined);
         if (typeof m?.room === 'string') state.onAck?.(conn, m.room);
       });
       // The many-rooms scenario's answers (bench/peers/socketio-server.ts).
@@ -84,6 +86,7 @@ export function connectOne(url: string, index: number, source: string, ownRoom: 
 export async function connect(c: Extract<Command, { cmd: 'connect' }>): Promise<ConnectResult> {
   state.kind = c.kind;
   state.joinWaiters = new Map();
+  state.joinRooms = new Map();
   if (c.trackIds) state.trackIds = true;
   const from = c.indexFrom ?? 0;
   const before = state.conns.length;

@@ -30,6 +30,12 @@ export const state = {
   closed: 0,
   onChat: (() => {}) as ChatHandler,
   joinWaiters: new Map<Conn, () => void>(),
+  /**
+   * The room a waiter's join asked for, when it told: its welcome ends the wait. Otherwise the wait
+   * ends at the second welcome (the lobby's, then the join's); but with Redis a join that arrives
+   * before the lobby's welcome is sent supersedes it, and that welcome never comes.
+   */
+  joinRooms: new Map<Conn, string>(),
   trackIds: false,
   /** Frames other than chat, welcome and ping (e.g. the service's `history`), when listened to. */
   onOther: undefined as ((conn: Conn, data: Buffer) => void) | undefined,
@@ -71,9 +77,20 @@ export function makeText(at: number, bytes: number): string {
   return head + 'x'.repeat(Math.max(0, bytes - head.length));
 }
 
-export function welcomed(conn: Conn): void {
+const ROOM_MARK = Buffer.from('"room":"');
+
+/** The room of a welcome frame (rare: once per join, so a plain search). */
+export function roomInFrame(data: Buffer): string | undefined {
+  const at = data.indexOf(ROOM_MARK);
+  if (at < 0) return undefined;
+  const start = at + ROOM_MARK.length;
+  return data.toString('utf8', start, data.indexOf(0x22 /* " */, start));
+}
+
+export function welcomed(conn: Conn, room?: string): void {
   conn.welcomes++;
-  if (conn.welcomes >= 2) state.joinWaiters.get(conn)?.();
+  const want = state.joinRooms.get(conn);
+  if (want !== undefined ? room === want : conn.welcomes >= 2) state.joinWaiters.get(conn)?.();
 }
 
 export function onWsMessage(this: WebSocket & { conn: Conn }, data: Buffer, isBinary: boolean): void {
@@ -88,7 +105,7 @@ export function onWsMessage(this: WebSocket & { conn: Conn }, data: Buffer, isBi
     if (state.trackIds) this.conn.lastId = idInFrame(data);
     state.onChat(this.conn, timeInFrame(data));
   } else if (tag === WEL) {
-    welcomed(this.conn);
+    welcomed(this.conn, state.joinRooms.size > 0 ? roomInFrame(data) : undefined);
     if (state.onAck) ack(this.conn, data);
   } else if (state.onAck && (tag === SUB || tag === ERR)) ack(this.conn, data);
   else state.onOther?.(this.conn, data);

@@ -6,10 +6,10 @@ import { FULL, QUICK, SMOKE } from './settings.ts';
 
 export const SERVER_NAMES = ['service', 'ws', 'sio'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
-export const GROUP_NAMES = ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm', 'rooms'] as const;
+export const GROUP_NAMES = ['c10k', 'b1k', 'echo', 'nginx', 'redis', 'storm', 'rooms', 'events'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];
 export const SMOKE_SERVERS: readonly ServerName[] = ['service', 'ws'];
-export const SMOKE_GROUPS: readonly GroupName[] = ['c10k', 'echo', 'storm', 'rooms'];
+export const SMOKE_GROUPS: readonly GroupName[] = ['c10k', 'echo', 'storm', 'rooms', 'events'];
 /** More instances than this on one core measures the scheduler, not the servers. */
 export const MAX_INSTANCES = 64;
 

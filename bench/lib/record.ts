@@ -13,6 +13,8 @@ export interface Row {
   scenario: string;
   /** Scale-out: the instances of the server in this run. */
   instances?: number;
+  /** Backend events: the variant of the service (events off, webhooks, publish hook...). */
+  variant?: string;
   figures: Record<string, number>;
   cost?: Cost | ClusterCost;
   window?: WindowResult;

@@ -32,6 +32,9 @@ export const SERVICE_SETTINGS: Record<GroupName, Record<string, string>> = {
   // Otherwise defaults: 10 rooms a socket is under MAX_ROOMS_PER_CONNECTION (64), and each of the
   // 10 senders publishes 10 messages/s (plus its pongs), under RATE_LIMIT_PER_SEC (20).
   rooms: { MAX_CONNECTIONS: '20000' },
+  // Backend events: each window runs on a server started with echo's or b1k's settings (so that
+  // its figures compare with those groups'), plus the variant's EVENTS, WEBHOOK_*, PUBLISH_HOOK_URL, REDIS_URL.
+  events: {},
 };
 
 export async function waitHealthy(port: number, child: ChildProcess, timeoutMs = 15_000): Promise<void> {

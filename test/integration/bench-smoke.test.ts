@@ -26,8 +26,9 @@ interface BenchJson {
   machine: { cores: number; node: string; openFilesLimit: { hard: number }; packages: Record<string, string> };
   servers: string[];
   summary: { scenario: string; metric: string; servers: Record<string, { median: number; n: number }>; ratio: Record<string, number> }[];
-  runs: { server: string; scenario: string; figures: Record<string, number> }[];
+  runs: { server: string; scenario: string; variant?: string; figures: Record<string, number> }[];
   skipped: string[];
+  events: { scenario: string; metric: string; ratio: Record<string, number> }[];
 }
 
 test('npm run bench -- --smoke runs a tiny scenario end to end and writes valid JSON and a chart', { timeout: 120_000 }, async () => {
@@ -67,6 +68,24 @@ test('npm run bench -- --smoke runs a tiny scenario end to end and writes valid 
     }
     assert.match(stdout, /\| Connect storm rate/, 'prints the storm table');
     assert.ok(files.some((f) => f.endsWith('-scale.svg')), 'and the scale-out chart');
+    // Backend events: every in-process variant measured echo, acknowledgements and broadcast; the
+    // webhook variant made events that the receiver got, the hook variant's says went through the hook.
+    for (const variant of ['off', 'webhook', 'hook']) {
+      const run = (scenario: string) => result.runs.find((r) => r.variant === variant && r.scenario === scenario);
+      assert.ok((run('events-echo')?.figures.roundTripsPerSec ?? 0) > 0, `events ${variant} echoed`);
+      // Not 100%: the toy drain is 200 ms, and a busy machine may take longer (benchmarks report, tests do not time).
+      assert.ok((run('events-ack')?.figures.ackedPct ?? 0) > 0, `events ${variant}: says acknowledged`);
+      assert.ok((run('events-b1k')?.figures.arrivedPct ?? 0) > 0, `events ${variant}: deliveries arrived`);
+    }
+    const webhook = result.runs.find((r) => r.variant === 'webhook' && r.scenario === 'events-ack')!.figures;
+    assert.ok(webhook.eventsEmitted! > 0 && webhook.eventsReceived! > 0, 'the webhook variant made events and the receiver got them');
+    const hook = result.runs.find((r) => r.variant === 'hook' && r.scenario === 'events-ack')!.figures;
+    assert.ok(hook.hookCalls! > 0 && hook.hookAccepted === hook.hookCalls, 'the hook variant asked the hook about its says, and each was accepted');
+    const off = result.runs.filter((r) => r.variant === 'off').map((r) => r.figures);
+    assert.ok(off.every((f) => f.eventsEmitted === 0 && f.hookCalls === 0), 'events off made no events and called no hook');
+    const echoRatio = result.events.find((f) => f.scenario === 'events-echo' && f.metric === 'roundTripsPerSec');
+    assert.ok(echoRatio && echoRatio.ratio['webhook / off']! > 0 && echoRatio.ratio['hook / off']! > 0, 'ratios to events off are computed');
+    assert.match(stdout, /\| figure \(one instance, backend events\)/, 'prints the events table');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
