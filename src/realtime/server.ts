@@ -123,12 +123,13 @@ export function createRealtime(config: RealtimeConfig, deps: RealtimeDeps): Real
     broker.presence(room, members.size, identityMode ? [...members].map(({ session }) => ({ sub: session.identity?.sub ?? '', name: session.name })) : undefined);
   }, PRESENCE_FLUSH_MS, deps.events);
   const users = createUsers();
-  const gate = createReplayGate({ bytesPerSec: config.replayBytesPerSec, now: () => clock.now() });
-  const subscriptions = createSubscriptions({ broker, rooms, sender, logger, gate, isLatest: (room) => inRoomSet(config.latestRooms, room) });
   // Refusals that keep a socket open (denials, bad token refreshes) share the refusal log's rate.
   const refusalWarn = rateLimitedWarn(logger, config.refusalLogPerSec);
   const memory = createMemoryBudget({ limitBytes: config.memoryBudgetBytes, sockets: () => clients, slow, sender, kernel: createKernelQueues(), logger, warn: refusalWarn, metrics, clock });
   queued.to = memory.grew;
+  const gate = createReplayGate({ bytesPerSec: config.replayBytesPerSec, now: () => clock.now() });
+  // A replay being read holds its expected size in the budget until it is sent (then it is output).
+  const subscriptions = createSubscriptions({ broker, rooms, sender, logger, gate, memory, isLatest: (room) => inRoomSet(config.latestRooms, room) });
   const featureDeps: FeatureDeps = {
     broker,
     rooms,

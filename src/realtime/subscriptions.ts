@@ -3,6 +3,9 @@
 // the room that arrive meanwhile are kept here, per socket and room, then sent after the history
 // without repeats or gaps. A socket may follow many rooms at once, each with its own pending
 // subscribe; `join` is the single-room shorthand: leave every room, then subscribe to one.
+// A replay holds memory for its socket while the broker reads it (the memory budget counts it):
+// the size the room's replays have come to before, released once the history is handed to the
+// sender (where it counts as output) or the replay ends any other way.
 import { WebSocket } from 'ws';
 import type { Broker, ChatMessage, History } from '../broker/broker.ts';
 import type { Logger } from '../log/logger.ts';
@@ -10,6 +13,7 @@ import { CloseCode, CloseReason } from '../protocol/close.ts';
 import { compareIdText } from '../protocol/ids.ts';
 import { encode, type UnsubscribeReason } from '../protocol/messages.ts';
 import { wireRoom } from '../protocol/rooms.ts';
+import type { MemoryHolder } from './memory-budget.ts';
 import type { ReplayGate } from './replay-gate.ts';
 import type { Rooms } from './rooms.ts';
 import type { Sender } from './sender.ts';
@@ -49,6 +53,11 @@ export interface SubscriptionsOptions {
   isLatest(room: string): boolean;
   /** Prices replays per socket and bounds them per instance. */
   gate: ReplayGate;
+  /**
+   * The memory budget (MEMORY_BUDGET_MB): a replay being read holds `gate.expected(room)` for its
+   * socket until its history has been sent. Without it nothing is counted (features' own tests).
+   */
+  memory?: MemoryHolder;
 }
 
 interface Pending {
@@ -58,7 +67,7 @@ interface Pending {
 }
 
 export function createSubscriptions(options: SubscriptionsOptions): Subscriptions {
-  const { broker, rooms, sender, logger, isLatest, gate } = options;
+  const { broker, rooms, sender, logger, isLatest, gate, memory } = options;
   /** Pending subscribes by room, for `heard`. */
   const byRoom = new Map<string, Set<Pending>>();
   /** Pending subscribes by socket and room: at most one per (socket, room), the newest. */
@@ -160,28 +169,39 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     const wanted = (): boolean => bySocket.get(socket)?.get(room) === pending && socket.readyState === WebSocket.OPEN;
     // Only a replay waits at the gate; without `since` the broker is asked at once.
     const replays = since !== undefined || isLatest(room);
-    const release = replays ? await gate.enter(session, wanted) : () => {};
+    const release = replays ? await gate.enter(session, wanted, room) : () => {};
     // Superseded or closed while it waited: never read (whoever superseded it cleaned up).
     if (!release) return;
-    listen(pending);
-    let history: History;
+    // What the read will bring is held from now until it is sent: at most MAX_REPLAYS_IN_FLIGHT
+    // replays at a time hold it. Once read, the history goes to the sender in this same turn of
+    // the event loop (nothing else runs in between), and there it counts as output.
+    const held = replays ? gate.expected(room) : 0;
+    memory?.hold(held, socket);
     try {
-      history = await fetch(room, since);
-    } catch (err) {
-      release();
+      listen(pending);
+      let history: History;
+      try {
+        history = await fetch(room, since);
+      } catch (err) {
+        if (bySocket.get(socket)?.get(room) !== pending) return;
+        forget(socket, room);
+        logger.warn({ err, connId: session.id, room }, 'history unavailable');
+        sender.close(socket, CloseCode.tryAgainLater, CloseReason.historyUnavailable);
+        return;
+      }
+      // Closed, unsubscribed, or subscribed again meanwhile: the newer request decides.
       if (bySocket.get(socket)?.get(room) !== pending) return;
-      forget(socket, room);
-      logger.warn({ err, connId: session.id, room }, 'history unavailable');
-      sender.close(socket, CloseCode.tryAgainLater, CloseReason.historyUnavailable);
-      return;
-    }
-    release();
-    // Closed, unsubscribed, or subscribed again meanwhile: the newer request decides.
-    if (bySocket.get(socket)?.get(room) !== pending) return;
-    stop(socket, room);
-    if (socket.readyState === WebSocket.OPEN) {
-      const replayed = finish(socket, pending, since, history, answer);
-      if (replays) gate.charge(session, replayed);
+      stop(socket, room);
+      if (socket.readyState === WebSocket.OPEN) {
+        const replayed = finish(socket, pending, since, history, answer);
+        if (replays) {
+          gate.charge(session, replayed);
+          gate.sized(room, replayed);
+        }
+      }
+    } finally {
+      memory?.release(held, socket);
+      release();
     }
   }
 

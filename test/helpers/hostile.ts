@@ -3,6 +3,7 @@
 // attack's close code or status, its log line and its metric.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { tcpSocketOf } from '../../src/realtime/ws-internals.ts';
@@ -101,18 +102,23 @@ export function upgradeRequest(path = '/ws', headers: Record<string, string> = {
 /**
  * Two clients in the room every socket joins first ('lobby'): a talker that says something every
  * `everyMs`, and a listener that must get every one of those messages, in order, whatever the
- * attackers beside them do. `probe()` proves the room still works right after an attack.
+ * attackers beside them do. `probe()` proves the room still works right after an attack. The
+ * talker hears its own messages too: `echoMs` is how long each took from its send (monotonic).
  */
 export class Witness {
   private talker!: TestClient;
   private listener!: TestClient;
   readonly sent: string[] = [];
   readonly heard: string[] = [];
+  /** Echo latency of each message the talker heard back, in the order heard. */
+  readonly echoMs: number[] = [];
+  private readonly sentAt = new Map<string, number>();
+  private talkerName = 'talker';
   private timer: NodeJS.Timeout | undefined;
   private n = 0;
   private waiters: (() => void)[] = [];
 
-  static async start(server: TestServer, everyMs = 100): Promise<Witness> {
+  static async start(server: Pick<TestServer, 'wsUrl'>, everyMs = 100): Promise<Witness> {
     const w = new Witness();
     w.listener = await TestClient.connect(server.wsUrl);
     w.talker = await TestClient.connect(server.wsUrl);
@@ -122,11 +128,19 @@ export class Witness {
       const text = data.toString();
       if (!text.startsWith('{')) return;
       const m = JSON.parse(text) as { type?: string; from?: string; text?: string };
-      if (m.type === 'message' && m.from === 'talker' && typeof m.text === 'string') w.heard.push(m.text);
+      if (m.type === 'message' && m.from === w.talkerName && typeof m.text === 'string') w.heard.push(m.text);
       for (const wake of w.waiters.splice(0)) wake();
     });
     w.talker.send({ type: 'join', room: 'lobby', name: 'talker' });
-    await w.talker.nextOf('welcome', 3000, (m) => m.name === 'talker');
+    // With a token the name is the token's, not the one asked for.
+    w.talkerName = String((await w.talker.nextOf('welcome', 3000, (m) => m.room === 'lobby')).name);
+    w.talker.ws.on('message', (data) => {
+      const text = data.toString();
+      if (!text.startsWith('{"type":"message"')) return;
+      const m = JSON.parse(text) as { from?: string; text?: string };
+      const at = m.from === w.talkerName && typeof m.text === 'string' ? w.sentAt.get(m.text) : undefined;
+      if (at !== undefined) w.echoMs.push(performance.now() - at);
+    });
     w.timer = setInterval(() => w.say(`tick-${w.n++}`), everyMs);
     return w;
   }
@@ -134,7 +148,14 @@ export class Witness {
   private say(text: string): void {
     if (this.talker.ws.readyState !== WebSocket.OPEN) return;
     this.sent.push(text);
+    this.sentAt.set(text, performance.now());
     this.talker.send({ type: 'say', text });
+  }
+
+  /** The 99th percentile of the echo latencies heard from index `from` on (0 when none). */
+  echoP99(from = 0): number {
+    const sorted = this.echoMs.slice(from).sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] ?? 0;
   }
 
   /** Says `text` and waits (bounded) until the listener has heard it and everything said before it. */
@@ -219,6 +240,17 @@ export async function runKind(server: TestServer, witness: Witness, kind: Kind):
     await new Promise((r) => setTimeout(r, 20));
   }
   await witness.probe(kind.name);
+}
+
+/** What a process has used: CPU (user + system) and resident memory, from /proc (Linux). */
+export async function processUsage(pid: number): Promise<{ cpuMs: number; rssBytes: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in ticks of 10 ms.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = await readFile(`/proc/${pid}/status`, 'latin1');
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN);
+  return { cpuMs: ticks * 10, rssBytes: rssKb * 1024 };
 }
 
 /** A client with its pings unanswered (an attacker is done long before the pong timeout). */

@@ -11,7 +11,7 @@ import { parseIdentityConfig } from '../../../src/config/identity.ts';
 import { tcpSocketOf } from '../../../src/realtime/ws-internals.ts';
 import { API_KEY, checked } from '../../helpers/api.ts';
 import { TestClient } from '../../helpers/client.ts';
-import { closePayload, frame, OP } from '../../helpers/hostile.ts';
+import { closePayload, frame, OP, Witness } from '../../helpers/hostile.ts';
 import { eventually, fetchMetrics, serverPool, type LogLine, type TestServer } from '../../helpers/server.ts';
 import { hs256, SECRET } from '../../helpers/tokens.ts';
 
@@ -189,4 +189,33 @@ test('a TCP connection cut without a close frame is counted and logged as the ne
   await countedAs(s, async () => void client.ws.terminate(), { '1006/network': 1 });
   const line = await closedLine(s, id);
   assert.deepEqual({ code: line.code, by: line.by }, { code: 1006, by: 'network' });
+});
+
+test('a flood of clients closing with the alerts\' codes pages no one: the server\'s series stay 0, the witness hears everything', async () => {
+  const s = await server();
+  const witness = await Witness.start(s);
+  const alerting = async (): Promise<number> => {
+    let sum = 0;
+    for (const [key, value] of await closes(s)) if (/^(1013|4000|4003)\/server$/.test(key)) sum += value;
+    return sum;
+  };
+  const before = await alerting();
+  // 300 clients, 100 for each code the alert rules watch, closing in waves of 50.
+  const codes = Array.from({ length: 300 }, (_, i) => [1013, 4000, 4003][i % 3]!);
+  for (let i = 0; i < codes.length; i += 50) {
+    const wave = await Promise.all(codes.slice(i, i + 50).map(async (code) => ({ code, ...(await connect(s.wsUrl)) })));
+    for (const { client, code } of wave) client.ws.close(code, 'page someone');
+    for (const { client, code } of wave) assert.equal((await client.closed).code, code);
+  }
+  await eventually(
+    async () => {
+      const all = await closes(s);
+      return (all.get('1013/client') ?? 0) + (all.get('4000/client') ?? 0) + (all.get('4003/client') ?? 0) >= 300;
+    },
+    5000,
+    'the 300 closes counted as the clients\'',
+  );
+  // What SocketshipSlowConsumers and SocketshipCloseCodeSpike count: nothing, for 300 such closes.
+  assert.equal((await alerting()) - before, 0, 'ws_closes_total{by="server"} for 1013, 4000, 4003 grew');
+  await witness.stop();
 });

@@ -148,3 +148,41 @@ test('the server API\'s refusals are rate-limited: 100 keyless calls are counted
   const text = await fetchMetrics(s);
   assert.equal(metricValue(text, 'ws_api_requests_total', { status: '401' }) + metricValue(text, 'ws_api_requests_total', { status: '429' }), 100);
 });
+
+test('a log flood of every refusal at once for 3 s: lines logged per second bounded by REFUSAL_LOG_PER_SEC whatever was sent, the witness unharmed', async () => {
+  const perSec = 5;
+  const s = await server({ refusalLogPerSec: perSec, rateLimitPerSec: 1000, maxConnections: 100, identity: parseIdentityConfig({ API_KEY: 'k'.repeat(40) }) });
+  const witness = await Witness.start(s);
+  const denied = await TestClient.connect(s.wsUrl);
+  await denied.nextOf('welcome');
+  const logStart = s.logs.length;
+  const started = Date.now();
+  let sent = 0;
+  const until = started + 3000;
+  const loop = async (one: () => Promise<unknown>): Promise<void> => {
+    while (Date.now() < until) {
+      sent++;
+      await one();
+    }
+  };
+  // Keyless API calls (401/429), upgrades from a foreign origin (403), and forbidden subscribes
+  // that keep their socket open (`forbidden`): the three refusal logs, each flooded at once.
+  const api = (): Promise<unknown> => fetch(`${s.url}/api/rooms/lobby/presence`, { signal: AbortSignal.timeout(5000) }).then((r) => r.arrayBuffer());
+  const origin = (): Promise<unknown> => httpStatus(s, upgradeRequest('/ws', { Host: '127.0.0.1', Origin: 'https://evil.example' }));
+  const forbidden = async (): Promise<void> => {
+    for (let i = 0; i < 20; i++) denied.send({ type: 'subscribe', room: '@me' });
+    sent += 19;
+    for (let i = 0; i < 20; i++) await denied.nextOf('error', 5000);
+  };
+  await Promise.all([...Array.from({ length: 8 }, () => loop(api)), ...Array.from({ length: 4 }, () => loop(origin)), loop(forbidden)]);
+  const seconds = (Date.now() - started) / 1000;
+  const lines = s.logs.slice(logStart).filter((l) => l.level === 'warn' && l.msg !== 'socket closed');
+  console.log(JSON.stringify({ sent, seconds, lines: lines.length, perMsg: Object.fromEntries([...new Set(lines.map((l) => l.msg))].map((m) => [m, lines.filter((l) => l.msg === m).length])) }));
+  // Three rate-limited logs (upgrades, the API, open sockets), each REFUSAL_LOG_PER_SEC a second
+  // in windows of one second: at most 3 x 5 x 4 lines in 3 s, whatever was sent (thousands).
+  assert.ok(lines.length <= 3 * perSec * Math.ceil(seconds + 1), `${lines.length} warnings for ${sent} refusals in ${seconds.toFixed(1)} s`);
+  assert.ok(sent >= 20 * lines.length, `lines per refusal: ${lines.length} / ${sent}`);
+  assert.ok(lines.some((l) => typeof l.suppressed === 'number' && l.suppressed > 0), 'the lines say how many were left out');
+  await witness.stop();
+  denied.close();
+});
