@@ -94,7 +94,7 @@ test('a reader that stops reading but answers pings blindly is closed by time (1
     clearInterval(blind);
     await pace(1500);
     assert.equal(await kernelSendQueue(s.port, tcpSocketOf(stalled.ws)?.localPort), 0, 'the kernel still holds bytes for the closed connection');
-    await eventually(async () => metricValue(await fetchMetrics(s), 'ws_closes_total', { code: '1013', by: 'server' }) === before + 1, 3000, 'the close counted');
+    await eventually(async () => metricValue(await fetchMetrics(s), 'ws_closes_total', { code: '1013', by: 'server' }) >= before + 1, 3000, 'the close counted');
     blaster.ws.close(1000);
     await witness.probe('after the stalled reader');
     // The control waited for nothing: never closed, blind pongs and all.
