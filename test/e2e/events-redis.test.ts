@@ -270,15 +270,15 @@ test('an instance reported gone while it was alive (SIGSTOP past its lease: a lo
     // A stops renewing its lease: B reports it gone.
     a.service.child.kill('SIGSTOP');
     try {
-      await eventually(() => lost(receiver, 'room.member_left').length === 10, PRESENCE_TTL_MS + 5000, 'A reported gone');
+      await eventually(() => lost(receiver, 'room.member_left').length === 10, PRESENCE_TTL_MS + 10_000, 'A reported gone');
     } finally {
       a.service.child.kill('SIGCONT');
     }
-    await eventually(() => team().filter((e) => e.type === 'room.member_joined').length === 20, PRESENCE_TTL_MS + 5000, 'the members told again');
+    await eventually(() => team().filter((e) => e.type === 'room.member_joined').length === 20, PRESENCE_TTL_MS + 10_000, 'the members told again');
     const types = team().map((e) => `${e.type}${e.reason ? `:${e.reason}` : ''}`);
     assert.deepEqual(types.slice(11, 23), [...Array.from({ length: 10 }, () => 'room.member_left:instance_lost'), 'room.vacated', 'room.occupied'], 'reported gone, then back');
     assert.equal(receiver.ofType('connection.opened').length, 20, 'each connection told again, once');
-    await eventually(async () => (await presence(b, 'team')) === 10, 5000, 'presence counts A again');
+    await eventually(async () => (await presence(b, 'team')) === 10, PRESENCE_TTL_MS + 10_000, 'presence counts A again');
     for (const s of sockets) s.ws.terminate();
   } finally {
     await killServices([a.service, b.service]);
